@@ -1,0 +1,382 @@
+/*
+ * collect.c -- finding and freeing unreachable cycles.
+ *
+ * This file is the whole algorithm; read it top to bottom.  It follows the
+ * design of CPython's cycle collector (Modules/gcmodule.c, 3.11): the host
+ * counts references, and a cycle is garbage when every reference to its
+ * members comes from inside the set being examined.
+ *
+ * A collection of generation G takes the objects of generations 0..G (the
+ * "young" set) and
+ *
+ *   1. update_refs      copies each object's reference count into gc_refs;
+ *   2. subtract_refs    subtracts every reference that comes from inside the
+ *                       set, so gc_refs counts references from outside it;
+ *   3. move_unreachable moves out what no outside reference reaches;
+ *   4. promotes the survivors to generation G+1;
+ *   5. moves objects with legacy finalizers, and all they reach, aside as
+ *      uncollectable;
+ *   6. lets the host clear weak references to the unreachable objects;
+ *   7. finalize_garbage runs each finalizer at most once (PEP 442);
+ *   8. handle_resurrected_objects repeats 1-3 on the unreachable set, since a
+ *      finalizer may have stored a reference to its object somewhere;
+ *   9. delete_garbage calls the host's clear() to break the cycles;
+ *  10. puts the legacy-finalizer objects on the garbage list.
+ *
+ * Steps 1-3 run in time linear in objects plus references, with no
+ * recursion and no memory beyond the two header words (see internal.h).
+ * From step 5 on, host callbacks may free, untrack, allocate and track
+ * objects: every loop below takes the first object of a list and moves it
+ * elsewhere before calling out, so objects vanishing from a list mid-walk
+ * (cgc_untrack unlinks them) never leave a dangling cursor.
+ */
+#include "internal.h"
+
+/* ---------------------------------------------------------------- */
+/* 1. update_refs: gc_refs = the host's reference count              */
+/* ---------------------------------------------------------------- */
+
+static void update_refs(cgc_heap *h, cgc_hdr *young)
+{
+    for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g)) {
+        intptr_t rc = obj_refcnt(h, OBJ(g));
+        if (rc <= 0)
+            cgc__fatal(h, "a tracked object has a reference count <= 0 "
+                          "(freed while tracked, or a dealloc left it tracked)", OBJ(g));
+        hdr_reset_refs(g, (uintptr_t)rc);
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* 2. subtract_refs: remove references from inside the set           */
+/* ---------------------------------------------------------------- */
+
+static int visit_decref(void *referent, void *arg)
+{
+    cgc_hdr *g;
+    if (referent == NULL)
+        return 0;
+    g = HDR(referent);
+    if (hdr_is_collecting(g)) {
+        if (hdr_refs(g) == 0)
+            cgc__fatal((cgc_heap *)arg, "traverse reports more references to an object "
+                                        "than its reference count holds", referent);
+        hdr_set_refs(g, hdr_refs(g) - 1);
+    }
+    return 0;
+}
+
+static void subtract_refs(cgc_heap *h, cgc_hdr *young)
+{
+    for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g))
+        h->ops.traverse(OBJ(g), visit_decref, h);
+}
+
+/* ---------------------------------------------------------------- */
+/* 3. move_unreachable                                               */
+/* ---------------------------------------------------------------- */
+
+/*
+ * One forward scan of young.  An object with gc_refs > 0 is referenced from
+ * outside, hence reachable: everything it references is marked reachable
+ * (gc_refs raised to 1, or pulled back from the unreachable list to the tail
+ * of young, where the scan will meet it again), its prev pointer is restored
+ * and its COLLECTING flag cleared, so later visits ignore it.  An object with
+ * gc_refs == 0 is only tentatively unreachable: it moves to the unreachable
+ * list, flagged NEXT_UNREACHABLE, and comes back if a later object reaches
+ * it.  Each object is traversed once and moved at most twice.
+ */
+static int visit_reachable(void *referent, void *arg)
+{
+    cgc_hdr *young = (cgc_hdr *)arg, *g;
+    if (referent == NULL)
+        return 0;
+    g = HDR(referent);
+    if (!hdr_is_collecting(g))
+        return 0;                       /* outside the set, or already scanned */
+    if (g->next & NEXT_UNREACHABLE) {
+        cgc_hdr *prev = hdr_prev(g), *next = hdr_next(g), *last = hdr_prev(young);
+        prev->next = g->next;           /* unlink, keeping the flag on prev */
+        hdr_set_prev(next, prev);
+        last->next = (uintptr_t)g;      /* append to young (singly linked) */
+        g->next = (uintptr_t)young;
+        young->prev = (uintptr_t)g;
+        hdr_set_refs(g, 1);
+    } else if (hdr_refs(g) == 0) {
+        hdr_set_refs(g, 1);             /* not scanned yet: it will be, as reachable */
+    }
+    return 0;
+}
+
+static size_t move_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable)
+{
+    cgc_hdr *prev = young, *g = hdr_next(young);
+    size_t survivors = 0;
+
+    while (g != young) {
+        if (hdr_refs(g) > 0) {
+            h->ops.traverse(OBJ(g), visit_reachable, young);
+            g->prev = (uintptr_t)prev | (g->prev & PREV_FINALIZED);
+            prev = g;
+            survivors++;
+        } else {
+            cgc_hdr *last = hdr_prev(unreachable);
+            prev->next = g->next;
+            last->next = (uintptr_t)g | NEXT_UNREACHABLE;
+            hdr_set_prev(g, last);
+            g->next = (uintptr_t)unreachable | NEXT_UNREACHABLE;
+            unreachable->prev = (uintptr_t)g;
+        }
+        g = hdr_next(prev);
+    }
+    young->prev = (uintptr_t)prev;
+
+    /* The unreachable list becomes an ordinary list again; its objects keep
+       COLLECTING, which marks them as the set being collected. */
+    unreachable->next &= ~NEXT_UNREACHABLE;
+    for (g = hdr_next(unreachable); g != unreachable; g = hdr_next(g))
+        g->next &= ~NEXT_UNREACHABLE;
+    return survivors;
+}
+
+/* Steps 1-3 together. */
+static size_t deduce_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable)
+{
+    update_refs(h, young);
+    subtract_refs(h, young);
+    return move_unreachable(h, young, unreachable);
+}
+
+/* ---------------------------------------------------------------- */
+/* 5. Legacy finalizers: uncollectable, with all they reach          */
+/* ---------------------------------------------------------------- */
+
+static int visit_move(void *referent, void *arg)
+{
+    cgc_hdr *g;
+    if (referent == NULL)
+        return 0;
+    g = HDR(referent);
+    if (hdr_is_collecting(g)) {
+        hdr_clear_collecting(g);
+        list_move(g, (cgc_hdr *)arg);
+    }
+    return 0;
+}
+
+static void move_legacy_finalizers(cgc_heap *h, cgc_hdr *unreachable, cgc_hdr *finalizers)
+{
+    cgc_hdr *g, *next;
+    if (h->ops.has_legacy_finalizer == NULL)
+        return;
+    for (g = hdr_next(unreachable); g != unreachable; g = next) {
+        next = hdr_next(g);
+        if (h->ops.has_legacy_finalizer(OBJ(g))) {
+            hdr_clear_collecting(g);
+            list_move(g, finalizers);
+        }
+    }
+    /* The list grows while it is walked: everything reachable from a legacy
+       object joins it. */
+    for (g = hdr_next(finalizers); g != finalizers; g = hdr_next(g))
+        h->ops.traverse(OBJ(g), visit_move, finalizers);
+}
+
+/* ---------------------------------------------------------------- */
+/* 6-7. Weak references, then finalizers                             */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Calls fn on every object of the list, each with a reference held, tolerant
+ * of anything fn does.  only_unfinalized: skip (and mark) per PEP 442.
+ */
+static void call_on_each(cgc_heap *h, cgc_hdr *list, void (*fn)(void *), int only_unfinalized)
+{
+    cgc_hdr seen;
+    list_init(&seen);
+    while (!list_is_empty(list)) {
+        cgc_hdr *g = hdr_next(list);
+        void *obj = OBJ(g);
+        list_move(g, &seen);
+        if (only_unfinalized) {
+            if (hdr_is_finalized(g))
+                continue;
+            g->prev |= PREV_FINALIZED;
+        }
+        obj_incref(h, obj);
+        fn(obj);
+        h->ops.decref(obj);
+    }
+    list_merge(&seen, list);
+}
+
+static void clear_weakrefs(cgc_heap *h, cgc_hdr *unreachable)
+{
+    if (h->ops.clear_weakrefs != NULL)
+        call_on_each(h, unreachable, h->ops.clear_weakrefs, 0);
+}
+
+static void finalize_garbage(cgc_heap *h, cgc_hdr *unreachable)
+{
+    if (h->ops.finalize != NULL)
+        call_on_each(h, unreachable, h->ops.finalize, 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* 8. Resurrection                                                   */
+/* ---------------------------------------------------------------- */
+
+/*
+ * A finalizer may have stored a reference to an unreachable object in a live
+ * one.  Steps 1-3 again, on the unreachable set alone: whatever is now
+ * referenced from outside it, and all that reaches, survives into old.
+ */
+static void handle_resurrected_objects(cgc_heap *h, cgc_hdr *unreachable,
+                                       cgc_hdr *still_unreachable, cgc_hdr *old)
+{
+    deduce_unreachable(h, unreachable, still_unreachable);
+    list_merge(unreachable, old);
+}
+
+/* ---------------------------------------------------------------- */
+/* 9. delete_garbage: break the cycles                               */
+/* ---------------------------------------------------------------- */
+
+static void move_to_old(cgc_hdr *g, cgc_hdr *old)
+{
+    hdr_clear_collecting(g);
+    list_move(g, old);
+}
+
+static void delete_garbage(cgc_heap *h, cgc_hdr *collectable, cgc_hdr *old)
+{
+    if (h->debug & CGC_DEBUG_SAVEALL) {
+        /* Keep everything, on the garbage list; no host callback runs here.
+           If the list cannot grow, the objects simply stay alive in old. */
+        int saved = cgc__garbage_reserve(h, list_size(collectable)) == CGC_OK;
+        while (!list_is_empty(collectable)) {
+            cgc_hdr *g = hdr_next(collectable);
+            if (saved)
+                cgc__garbage_push(h, OBJ(g));
+            move_to_old(g, old);
+        }
+        return;
+    }
+    while (!list_is_empty(collectable)) {
+        cgc_hdr *g = hdr_next(collectable);
+        void *obj = OBJ(g);
+        obj_incref(h, obj);
+        h->ops.clear(obj);
+        h->ops.decref(obj);
+        /* Still first in the list: clear() did not free it.  Something may
+           die later; for now it survives into the older generation. */
+        if (hdr_next(collectable) == g)
+            move_to_old(g, old);
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* 10. Legacy finalizers go on the garbage list                      */
+/* ---------------------------------------------------------------- */
+
+static size_t handle_legacy_finalizers(cgc_heap *h, cgc_hdr *finalizers, cgc_hdr *old)
+{
+    int saveall = (h->debug & CGC_DEBUG_SAVEALL) != 0;
+    size_t n = 0, listed = 0;
+    cgc_hdr *g;
+
+    for (g = hdr_next(finalizers); g != finalizers; g = hdr_next(g)) {
+        n++;
+        if (saveall || h->ops.has_legacy_finalizer(OBJ(g)))
+            listed++;
+    }
+    if (listed > 0 && cgc__garbage_reserve(h, listed) == CGC_OK) {
+        for (g = hdr_next(finalizers); g != finalizers; g = hdr_next(g))
+            if (saveall || h->ops.has_legacy_finalizer(OBJ(g)))
+                cgc__garbage_push(h, OBJ(g));
+    }
+    list_merge(finalizers, old);
+    return n;
+}
+
+/* ---------------------------------------------------------------- */
+/* The collection                                                    */
+/* ---------------------------------------------------------------- */
+
+static void collect_generation(cgc_heap *h, int generation,
+                               size_t *collected, size_t *uncollectable)
+{
+    cgc_hdr *young = &h->gen[generation];
+    cgc_hdr *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1] : young;
+    cgc_hdr unreachable, finalizers, final_unreachable;
+    size_t survivors;
+    int i;
+
+    /* Bookkeeping: this collection resets the counts it covers and counts
+       toward the next generation's. */
+    if (generation + 1 < NUM_GENERATIONS)
+        cgc__count_add(h, generation + 1, 1);
+    for (i = 0; i <= generation; i++)
+        cgc__count_set(h, i, 0);
+    for (i = 0; i < generation; i++)
+        list_merge(&h->gen[i], young);
+
+    /* Steps 1-3. */
+    list_init(&unreachable);
+    survivors = deduce_unreachable(h, young, &unreachable);
+
+    /* 4. Survivors move up one generation; the 25% rule watches gen 2. */
+    if (young != old) {
+        if (generation == NUM_GENERATIONS - 2)
+            h->long_lived_pending += survivors;
+        list_merge(young, old);
+    } else {
+        h->long_lived_pending = 0;
+        h->long_lived_total = survivors;
+    }
+
+    /* 5. Legacy finalizers and what they reach: left alone. */
+    list_init(&finalizers);
+    move_legacy_finalizers(h, &unreachable, &finalizers);
+
+    /* 6. Weak references to the unreachable objects are cleared first, so
+       no weakref callback can see a half-cleared object. */
+    clear_weakrefs(h, &unreachable);
+
+    /* 7. Finalizers, at most once per object. */
+    finalize_garbage(h, &unreachable);
+
+    /* 8. What a finalizer resurrected survives. */
+    list_init(&final_unreachable);
+    handle_resurrected_objects(h, &unreachable, &final_unreachable, old);
+
+    /* 9. Break the cycles. */
+    *collected = list_size(&final_unreachable);
+    delete_garbage(h, &final_unreachable, old);
+
+    /* 10. Uncollectable objects: counted, legacy ones listed as garbage. */
+    *uncollectable = handle_legacy_finalizers(h, &finalizers, old);
+}
+
+/*
+ * A whole collection, with the host's callbacks around it and statistics
+ * after.  The caller has checked that no collection is running.
+ */
+long cgc__collect_main(cgc_heap *h, int generation)
+{
+    cgc_collect_info info = { generation, 0, 0, 0 };
+    uint64_t t0;
+
+    cgc_atomic_store(&h->collecting, 1);
+    h->pending = 0;
+    cgc__run_callbacks(h, CGC_PHASE_START, &info);
+
+    t0 = cgc__now_ns();
+    collect_generation(h, generation, &info.collected, &info.uncollectable);
+    info.duration_ns = cgc__now_ns() - t0;
+
+    cgc__stats_record(h, generation, info.collected, info.uncollectable, info.duration_ns);
+    cgc__run_callbacks(h, CGC_PHASE_STOP, &info);
+    cgc_atomic_store(&h->collecting, 0);
+    return (long)(info.collected + info.uncollectable);
+}
