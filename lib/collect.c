@@ -32,6 +32,28 @@
  */
 #include "internal.h"
 
+/*
+ * With --enable-debug (CGC_DEBUG), each list is checked after the phase that
+ * built it: links consistent both ways, no stray UNREACHABLE bit, and the
+ * COLLECTING flag as expected on every object.
+ */
+#ifdef CGC_DEBUG
+static void validate_list(cgc_heap *h, cgc_hdr *head, uintptr_t collecting)
+{
+    cgc_hdr *prev = head;
+    for (cgc_hdr *g = hdr_next(head); g != head; g = hdr_next(g)) {
+        if (hdr_prev(g) != prev || (g->next & NEXT_UNREACHABLE) != 0
+            || (g->prev & PREV_COLLECTING) != collecting)
+            cgc__fatal(h, "internal error: a collector list is inconsistent at", OBJ(g));
+        prev = g;
+    }
+    if (hdr_prev(head) != prev || (head->next & NEXT_UNREACHABLE) != 0)
+        cgc__fatal(h, "internal error: a collector list head is inconsistent", NULL);
+}
+#else
+#define validate_list(h, head, collecting) ((void)0)
+#endif
+
 /* ---------------------------------------------------------------- */
 /* 1. update_refs: gc_refs = the host's reference count              */
 /* ---------------------------------------------------------------- */
@@ -324,6 +346,8 @@ static void collect_generation(cgc_heap *h, int generation,
     /* Steps 1-3. */
     list_init(&unreachable);
     survivors = deduce_unreachable(h, young, &unreachable);
+    validate_list(h, young, 0);
+    validate_list(h, &unreachable, PREV_COLLECTING);
 
     /* 4. Survivors move up one generation; the 25% rule watches gen 2. */
     if (young != old) {
@@ -338,6 +362,7 @@ static void collect_generation(cgc_heap *h, int generation,
     /* 5. Legacy finalizers and what they reach: left alone. */
     list_init(&finalizers);
     move_legacy_finalizers(h, &unreachable, &finalizers);
+    validate_list(h, &finalizers, 0);
 
     /* 6. Weak references to the unreachable objects are cleared first, so
        no weakref callback can see a half-cleared object. */
@@ -349,6 +374,8 @@ static void collect_generation(cgc_heap *h, int generation,
     /* 8. What a finalizer resurrected survives. */
     list_init(&final_unreachable);
     handle_resurrected_objects(h, &unreachable, &final_unreachable, old);
+    validate_list(h, &final_unreachable, PREV_COLLECTING);
+    validate_list(h, old, 0);
 
     /* 9. Break the cycles. */
     *collected = list_size(&final_unreachable);
@@ -356,6 +383,7 @@ static void collect_generation(cgc_heap *h, int generation,
 
     /* 10. Uncollectable objects: counted, legacy ones listed as garbage. */
     *uncollectable = handle_legacy_finalizers(h, &finalizers, old);
+    validate_list(h, old, 0);
 }
 
 /*
