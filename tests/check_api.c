@@ -14,14 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static th_heap *quiet_heap(unsigned flags)
-{
-    th_heap *t = th_heap_new(flags | TH_F_DISABLE, 0, 0, 0);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
-    return t;
-}
-
 /* A snapshot of everything a bad call must leave alone. */
 typedef struct snapshot {
     int thr[3], cnt[3];
@@ -69,7 +61,7 @@ static void same(th_heap *t, const snapshot *a, const char *what)
    one, a legacy object on the garbage list, odd thresholds. */
 static th_heap *busy_heap(void)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_new(t, TH_PLAIN, 0);
     cgc_freeze(t->h);
     th_node *l = th_new(t, TH_LEGACY, 1);
@@ -126,7 +118,7 @@ END_TEST
 START_TEST(test_alloc_layout)
 {
     ck_assert_uint_eq(cgc_header_size(), 16);
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     void *blocks[301];
     for (size_t size = 0; size <= 300; size++) {
         void *p = cgc_alloc(t->h, size);
@@ -269,7 +261,7 @@ END_TEST
 /* The config and ops are copied: changing them afterwards has no effect. */
 START_TEST(test_heap_new_copies_config)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     cgc_host_ops saved = t->ops;
     memset(&t->ops, 0, sizeof t->ops);        /* the heap must not look here */
     th_node *a = th_new(t, TH_PLAIN, 1);
@@ -444,7 +436,7 @@ END_TEST
 
 START_TEST(test_track_untrack_free)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     void *p = cgc_alloc(t->h, 40);
     ck_assert_ptr_nonnull(p);
     ck_assert_int_eq(cgc_is_tracked(p), 0);
@@ -488,7 +480,7 @@ END_TEST
 
 START_TEST(test_host_allocator)
 {
-    th_heap *t = quiet_heap(TH_F_HOST_ALLOC);
+    th_heap *t = th_quiet_heap(TH_F_HOST_ALLOC);
     ck_assert_ptr_nonnull(t);
     long live0 = t->al_live, calls0 = t->al_malloc_calls, frees0 = t->al_free_calls;
     void *p[200];
@@ -533,7 +525,7 @@ END_TEST
    no live block (those stay the host's business). */
 static void heap_free_with_live_objects(unsigned flags)
 {
-    th_heap *t = quiet_heap(flags);
+    th_heap *t = th_quiet_heap(flags);
     for (int i = 0; i < 20; i++)
         th_decref(th_ring(t, TH_FINALIZER, 3, NULL));   /* uncollected garbage */
     th_node *keep = th_ring(t, TH_PLAIN, 5, NULL);
@@ -579,7 +571,7 @@ END_TEST
 /* Failed allocations leave everything as it was. */
 START_TEST(test_alloc_enomem)
 {
-    th_heap *t = quiet_heap(TH_F_HOST_ALLOC);
+    th_heap *t = th_quiet_heap(TH_F_HOST_ALLOC);
     th_new(t, TH_PLAIN, 0);
     snapshot s;
     take(t, &s);
@@ -625,7 +617,7 @@ static void exiting_handler(void *ctx, const char *msg)
 
 START_TEST(test_fatal_custom_handler)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *b = make_refcount_bug(t);
     th_describe_node(b, expect_text, sizeof expect_text);
     cgc_set_fatal_handler(t->h, exiting_handler, expect_text);
@@ -637,7 +629,7 @@ END_TEST
 /* Young collection: the same bug is found while examining generation 0. */
 START_TEST(test_fatal_young_collection)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *b = make_refcount_bug(t);
     th_describe_node(b, expect_text, sizeof expect_text);
     cgc_set_fatal_handler(t->h, exiting_handler, expect_text);
@@ -648,7 +640,7 @@ END_TEST
 
 START_TEST(test_fatal_default_aborts)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     make_refcount_bug(t);
     cgc_collect(t->h, 2);
     ck_abort_msg("the collection went on past a host bug");
@@ -665,7 +657,7 @@ static void returning_handler(void *ctx, const char *msg)
 
 START_TEST(test_fatal_handler_returns)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     make_refcount_bug(t);
     cgc_set_fatal_handler(t->h, returning_handler, NULL);
     cgc_collect(t->h, 2);
@@ -676,7 +668,7 @@ END_TEST
 /* fn NULL restores the default (abort). */
 START_TEST(test_fatal_handler_reset)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     make_refcount_bug(t);
     cgc_set_fatal_handler(t->h, exiting_handler, expect_text);
     cgc_set_fatal_handler(t->h, NULL, NULL);
@@ -700,7 +692,7 @@ static void free_heap_hook(th_heap *t, th_node *n)
 /* Freeing the heap from inside its own collection is a host bug. */
 START_TEST(test_fatal_heap_free_in_collection)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     cgc_set_fatal_handler(t->h, message_handler, NULL);
     th_node *a = th_new(t, TH_FINALIZER, 1);
     th_link(a, 0, a);
@@ -714,7 +706,7 @@ END_TEST
 /* A correct host never reaches the handler. */
 START_TEST(test_fatal_not_called)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     cgc_set_fatal_handler(t->h, returning_handler, NULL);
     for (int i = 0; i < 20; i++)
         th_decref(th_ring(t, i % 4, (size_t)i + 1, NULL));
@@ -756,7 +748,7 @@ static void cb_b(cgc_heap *h, cgc_phase p, const cgc_collect_info *i, void *ctx)
 
 START_TEST(test_callbacks_order)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     order_log o, o2;
     memset(&o, 0, sizeof o);
     memset(&o2, 0, sizeof o2);
@@ -790,7 +782,7 @@ END_TEST
    generation, explicit and automatic. */
 START_TEST(test_callback_info)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_cblog *log = th_cblog_new();
     ck_assert_int_eq(cgc_add_callback(t->h, th_cblog_fn, log), CGC_OK);
     for (int g = 0; g < 3; g++) {
@@ -849,7 +841,7 @@ static void busy_cb(cgc_heap *h, cgc_phase p, const cgc_collect_info *i, void *c
 
 START_TEST(test_callback_reentrancy)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     busy_ctx b;
     memset(&b, 0, sizeof b);
     th_cblog *log = th_cblog_new();
@@ -890,7 +882,7 @@ static void add_in_finalizer(th_heap *t, th_node *n)
 
 START_TEST(test_callback_add_in_finalizer)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_finalize = add_in_finalizer;
     th_decref(th_ring(t, TH_FINALIZER, 1, NULL));
     ck_assert_int_eq(cgc_collect(t->h, 2), 1);
@@ -906,11 +898,11 @@ END_TEST
 
 START_TEST(test_get_stats)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     cgc_gen_stats st[3];
     for (int g = 0; g < 3; g++)
         ck_assert_int_eq(cgc_get_stats(t->h, g, &st[g]), CGC_OK);
-    ck_assert_uint_eq(st[2].collections, 1);     /* quiet_heap's */
+    ck_assert_uint_eq(st[2].collections, 1);     /* th_quiet_heap's */
     ck_assert_uint_eq(st[0].collections + st[1].collections, 0);
     for (int i = 0; i < 5; i++) {
         th_decref(th_ring(t, TH_PLAIN, 100, NULL));
@@ -938,7 +930,7 @@ static int stop_at_visit(void *obj, void *arg)
 
 START_TEST(test_get_objects)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     for (int i = 0; i < 10; i++)
         th_new(t, TH_PLAIN, 0);
     cgc_collect(t->h, 0);
@@ -1007,7 +999,7 @@ static int mutating_visit(void *obj, void *arg)
 
 START_TEST(test_get_objects_mutating)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *n[40];
     for (int i = 0; i < 40; i++) {
         n[i] = th_new(t, TH_PLAIN, 0);
@@ -1036,7 +1028,7 @@ END_TEST
 
 START_TEST(test_debug_flags)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     ck_assert_uint_eq(cgc_get_debug(t->h), 0);
     const unsigned flags[] = { CGC_DEBUG_STATS, CGC_DEBUG_COLLECTABLE,
                                CGC_DEBUG_UNCOLLECTABLE, CGC_DEBUG_SAVEALL, CGC_DEBUG_LEAK,
@@ -1063,7 +1055,7 @@ END_TEST
 
 START_TEST(test_garbage_range)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     ck_assert_uint_eq(cgc_garbage_count(t->h), 0);
     ck_assert_ptr_null(cgc_garbage_get(t->h, 0));
     ck_assert_ptr_null(cgc_garbage_get(t->h, SIZE_MAX));

@@ -8,29 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A heap with automatic collection off and nothing tracked yet. */
-static th_heap *quiet_heap(unsigned flags)
-{
-    th_heap *t = th_heap_new(flags | TH_F_DISABLE, 0, 0, 0);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
-    return t;
-}
-
-static cgc_gen_stats stats_of(th_heap *t, int gen)
-{
-    cgc_gen_stats s;
-    ck_assert_int_eq(cgc_get_stats(t->h, gen, &s), CGC_OK);
-    return s;
-}
-
 /* ------------------------------------------------------------------ */
 /* Basic shapes (test_list, test_dict, test_tuple, test_function, ...) */
 /* ------------------------------------------------------------------ */
 
 START_TEST(test_self_cycle)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_PLAIN, 1);
     size_t id = a->id;
     th_link(a, 0, a);
@@ -47,7 +31,7 @@ END_TEST
 
 START_TEST(test_two_cycle)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_PLAIN, 1), *b = th_new(t, TH_PLAIN, 1);
     size_t ia = a->id, ib = b->id;
     th_link(a, 0, b);
@@ -68,7 +52,7 @@ END_TEST
    reference counting but is not counted by the collector. */
 START_TEST(test_list_tuple)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *list = th_new(t, TH_PLAIN, 3);
     th_node *tuple = th_new(t, TH_PLAIN, 1);
     th_node *leaf = th_new_untracked(t, TH_PLAIN, 0);
@@ -94,7 +78,7 @@ END_TEST
    the class; everything dropped. */
 START_TEST(test_instance)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *cls = th_new(t, TH_PLAIN, 2), *cdict = th_new(t, TH_PLAIN, 2);
     th_node *inst = th_new(t, TH_FINALIZER, 2), *idict = th_new(t, TH_PLAIN, 2);
     th_node *inst2 = th_new(t, TH_PLAIN, 2);
@@ -132,7 +116,7 @@ END_TEST
 /* test_method: an instance holding its own bound method. */
 START_TEST(test_method)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *inst = th_new(t, TH_PLAIN, 1), *meth = th_new(t, TH_PLAIN, 2);
     th_node *func = th_new_untracked(t, TH_PLAIN, 0);
     th_link(meth, 0, inst);
@@ -150,7 +134,7 @@ END_TEST
 /* test_function: a function and its globals dict. */
 START_TEST(test_function_globals)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *globals = th_new(t, TH_PLAIN, 4), *fn = th_new(t, TH_PLAIN, 3);
     th_node *code = th_new_untracked(t, TH_PLAIN, 0);
     th_link(fn, 0, globals);
@@ -169,7 +153,7 @@ END_TEST
 /* test_frame: a frame whose locals (inline) hold the frame itself. */
 START_TEST(test_frame)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *frame = th_new(t, TH_PLAIN, 4);
     for (size_t i = 0; i < 3; i++) {
         th_node *leaf = th_new_untracked(t, TH_PLAIN, 0);
@@ -188,7 +172,7 @@ END_TEST
 /* Many rings of different sizes and kinds at once; some kept. */
 START_TEST(test_many_rings)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *kept[40];
     size_t nkept = 0, expect = 0, kept_nodes = 0;
     for (size_t k = 1; k <= 60; k++) {
@@ -215,7 +199,7 @@ END_TEST
 /* A 4-byte reference count (refcnt_width 4). */
 START_TEST(test_width4)
 {
-    th_heap *t = quiet_heap(TH_F_WIDTH4);
+    th_heap *t = th_quiet_heap(TH_F_WIDTH4);
     th_node *keep = th_ring(t, TH_FINALIZER, 7, NULL);
     th_node *drop = th_ring(t, TH_PLAIN, 5, NULL);
     th_node *self = th_new(t, TH_FINALIZER, 1);
@@ -237,7 +221,7 @@ END_TEST
    marked finalized. */
 START_TEST(test_no_optional_ops)
 {
-    th_heap *t = quiet_heap(TH_F_NO_FINALIZE | TH_F_NO_WEAKREFS | TH_F_NO_LEGACY |
+    th_heap *t = th_quiet_heap(TH_F_NO_FINALIZE | TH_F_NO_WEAKREFS | TH_F_NO_LEGACY |
                             TH_F_NO_DESCRIBE);
     th_node *keep = th_ring(t, TH_FINALIZER, 3, NULL);
     th_node *r = th_ring(t, TH_FINALIZER, 4, NULL);
@@ -259,7 +243,7 @@ END_TEST
 
 START_TEST(test_external_ref_holds)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_FINALIZER, 2), *b = th_new(t, TH_PLAIN, 2);
     th_link(a, 0, b);
     th_link(b, 0, a);
@@ -285,7 +269,7 @@ END_TEST
 START_TEST(test_deep_chain)
 {
     enum { N = 20000 };
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *head = th_new(t, TH_PLAIN, 1), *prev = head;
     for (int i = 1; i < N; i++) {
         th_node *n = th_new(t, i % 7 == 0 ? TH_FINALIZER : TH_PLAIN, 1);
@@ -319,7 +303,7 @@ END_TEST
    that reference, so it counts as external. */
 START_TEST(test_untracked_container_root)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *u = th_new_untracked(t, TH_PLAIN, 1);
     th_node *x = th_new(t, TH_PLAIN, 1), *y = th_new(t, TH_PLAIN, 1);
     size_t ix = x->id, iy = y->id;
@@ -344,7 +328,7 @@ END_TEST
    the untracked node looks external): a leak, but never a wrong free. */
 START_TEST(test_cycle_through_untracked)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_PLAIN, 1), *u = th_new_untracked(t, TH_PLAIN, 1);
     size_t ia = a->id, iu = u->id;
     th_link(a, 0, u);
@@ -363,7 +347,7 @@ END_TEST
    survives young collections and goes with the full one. */
 START_TEST(test_older_generation_root)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *old = th_new(t, TH_PLAIN, 2);
     size_t iold = old->id;
     th_link(old, 0, old);
@@ -398,7 +382,7 @@ END_TEST
 
 START_TEST(test_saveall)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     ck_assert_uint_eq(cgc_garbage_count(t->h), 0);
     cgc_set_debug(t->h, CGC_DEBUG_SAVEALL);
     th_node *a = th_new(t, TH_PLAIN, 1);
@@ -431,7 +415,7 @@ END_TEST
 /* SAVEALL saves everything unreachable, legacy or not. */
 START_TEST(test_saveall_mixed)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     cgc_set_debug(t->h, CGC_DEBUG_SAVEALL);
     th_node *r = th_ring(t, TH_FINALIZER, 5, NULL);
     th_node *l = th_new(t, TH_LEGACY, 1);
@@ -464,10 +448,10 @@ END_TEST
 
 START_TEST(test_legacy_finalizer)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_cblog *log = th_cblog_new();
     ck_assert_int_eq(cgc_add_callback(t->h, th_cblog_fn, log), CGC_OK);
-    cgc_gen_stats s0 = stats_of(t, 2);
+    cgc_gen_stats s0 = th_stats(t, 2);
     th_node *l = th_new(t, TH_LEGACY, 1), *p = th_new(t, TH_PLAIN, 1);
     size_t il = l->id, ip = p->id;
     th_link(l, 0, l);
@@ -483,7 +467,7 @@ START_TEST(test_legacy_finalizer)
     ck_assert_int_eq(th_record(t, il)->finalized, 0);
     ck_assert_int_eq(th_record(t, il)->cleared, 0);
     ck_assert_int_eq(th_refcnt(l), 2);
-    cgc_gen_stats s1 = stats_of(t, 2);
+    cgc_gen_stats s1 = th_stats(t, 2);
     ck_assert_uint_eq(s1.collections - s0.collections, 1);
     ck_assert_uint_eq(s1.collected - s0.collected, 1);
     ck_assert_uint_eq(s1.uncollectable - s0.uncollectable, 1);
@@ -509,7 +493,7 @@ END_TEST
    alone; only legacy objects go on the garbage list. */
 START_TEST(test_legacy_reachable)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_cblog *log = th_cblog_new();
     ck_assert_int_eq(cgc_add_callback(t->h, th_cblog_fn, log), CGC_OK);
     th_node *l = th_new(t, TH_LEGACY, 2);
@@ -530,10 +514,10 @@ START_TEST(test_legacy_reachable)
     th_decref(y);
     th_decref(z);
     th_decref(p);
-    cgc_gen_stats s0 = stats_of(t, 2);
+    cgc_gen_stats s0 = th_stats(t, 2);
     /* l, x, y, z uncollectable (4); p collectable (1). */
     ck_assert_int_eq(cgc_collect(t->h, 2), 5);
-    cgc_gen_stats s1 = stats_of(t, 2);
+    cgc_gen_stats s1 = th_stats(t, 2);
     ck_assert_uint_eq(s1.collected - s0.collected, 1);
     ck_assert_uint_eq(s1.uncollectable - s0.uncollectable, 4);
     ck_assert_uint_eq(log->ev[1].collected, 1);
@@ -609,7 +593,7 @@ static void break_garbage_cb(cgc_heap *h, cgc_phase phase, const cgc_collect_inf
 
 START_TEST(test_collect_garbage)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_cblog *log = th_cblog_new();
     ck_assert_int_eq(cgc_add_callback(t->h, th_cblog_fn, log), CGC_OK);
     ck_assert_int_eq(cgc_add_callback(t->h, break_garbage_cb, NULL), CGC_OK);
@@ -707,9 +691,9 @@ static void boom_pair(th_heap *t, th_node **pa, th_node **pb)
 
 static void boom_check(th_heap *t, size_t ia, size_t ib)
 {
-    cgc_gen_stats s0 = stats_of(t, 2);
+    cgc_gen_stats s0 = th_stats(t, 2);
     long n = cgc_collect(t->h, 2);
-    cgc_gen_stats s1 = stats_of(t, 2);
+    cgc_gen_stats s1 = th_stats(t, 2);
     ck_assert(boom_calls > 0);
     ck_assert_msg(n >= 0 && n <= 2, "collect returned %ld", n);
     ck_assert_uint_eq(s1.collected + s1.uncollectable - s0.collected - s0.uncollectable,
@@ -724,7 +708,7 @@ static void boom_check(th_heap *t, size_t ia, size_t ib)
 
 START_TEST(test_boom_unreachable)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_weakref = boom_hook;
     t->on_finalize = boom_hook;
     t->on_clear = boom_hook;
@@ -748,7 +732,7 @@ static void boom2_hook(th_heap *t, th_node *n)
 
 START_TEST(test_boom2_unreachable)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_weakref = boom2_hook;
     t->on_finalize = boom2_hook;
     t->on_clear = boom2_hook;
@@ -766,7 +750,7 @@ END_TEST
 /* Reachable objects: nothing but traverse is ever called on them. */
 START_TEST(test_boom_reachable)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_weakref = boom_hook;
     t->on_finalize = boom_hook;
     t->on_clear = boom_hook;
@@ -799,7 +783,7 @@ END_TEST
    garbage refers to only loses that reference. */
 START_TEST(test_ops_only_on_unreachable)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     enum { K = 12 };
     th_node *held[K];
     size_t garbage_ids[K * 3], ng = 0;
@@ -845,7 +829,7 @@ END_TEST
 /* test_get_objects (generations). */
 START_TEST(test_get_objects_generations)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *l = th_new(t, TH_PLAIN, 1);
     th_link(l, 0, l);
     ck_assert(th_in_gen(t, l, 0));
@@ -882,7 +866,7 @@ static int mark_visit(void *obj, void *arg)
 
 START_TEST(test_get_objects_exact)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     enum { N = 300 };
     th_node *n[N];
     for (int i = 0; i < N; i++) {
@@ -914,16 +898,16 @@ END_TEST
 /* test_get_stats: collect(0) increments only stats[0].collections, etc. */
 START_TEST(test_get_stats)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     cgc_gen_stats a[3], b[3];
     for (int g = 0; g < 3; g++)
-        a[g] = stats_of(t, g);
+        a[g] = th_stats(t, g);
     for (int which = 0; which < 3; which++) {
         th_node *r = th_ring(t, TH_PLAIN, (size_t)which + 2, NULL);
         th_decref(r);
         ck_assert_int_eq(cgc_collect(t->h, which), which + 2);
         for (int g = 0; g < 3; g++) {
-            b[g] = stats_of(t, g);
+            b[g] = th_stats(t, g);
             ck_assert_uint_eq(b[g].collections - a[g].collections, g == which);
             ck_assert_uint_eq(b[g].collected - a[g].collected,
                               g == which ? (uint64_t)which + 2 : 0);
@@ -935,15 +919,15 @@ START_TEST(test_get_stats)
     }
     /* -1 means 2 */
     ck_assert_int_eq(cgc_collect(t->h, -1), 0);
-    ck_assert_uint_eq(stats_of(t, 2).collections, a[2].collections + 1);
-    ck_assert_uint_eq(stats_of(t, 0).collections, a[0].collections);
+    ck_assert_uint_eq(th_stats(t, 2).collections, a[2].collections + 1);
+    ck_assert_uint_eq(th_stats(t, 0).collections, a[0].collections);
     th_heap_free(t);
 }
 END_TEST
 
 START_TEST(test_is_tracked)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_PLAIN, 1);
     th_node *u = th_new_untracked(t, TH_PLAIN, 1);
     ck_assert_int_eq(cgc_is_tracked(a), 1);
@@ -969,7 +953,7 @@ END_TEST
    block of a freed object back. */
 START_TEST(test_collect_host_allocator)
 {
-    th_heap *t = quiet_heap(TH_F_HOST_ALLOC);
+    th_heap *t = th_quiet_heap(TH_F_HOST_ALLOC);
     long live0 = t->al_live;
     th_node *keep = th_ring(t, TH_PLAIN, 10, NULL);
     for (int i = 0; i < 20; i++)

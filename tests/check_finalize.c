@@ -9,21 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static th_heap *quiet_heap(unsigned flags)
-{
-    th_heap *t = th_heap_new(flags | TH_F_DISABLE, 0, 0, 0);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
-    return t;
-}
-
-static cgc_gen_stats stats_of(th_heap *t, int gen)
-{
-    cgc_gen_stats s;
-    ck_assert_int_eq(cgc_get_stats(t->h, gen, &s), CGC_OK);
-    return s;
-}
-
 static th_node *self_cycle(th_heap *t, int kind)
 {
     th_node *n = th_new(t, kind, 1);
@@ -43,7 +28,7 @@ static void check_consistent(th_heap *t)
 /* test_resurrection_only_happens_once_per_object */
 START_TEST(test_resurrect_once)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *r = self_cycle(t, TH_RESURRECT);
     size_t id = r->id;
     th_decref(r);
@@ -75,7 +60,7 @@ END_TEST
 
 START_TEST(test_is_finalized)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *keep = self_cycle(t, TH_FINALIZER);
     th_node *r = self_cycle(t, TH_RESURRECT);
     th_node *u = th_new_untracked(t, TH_PLAIN, 0);
@@ -104,7 +89,7 @@ END_TEST
 /* test_resurrection_is_transitive: Lazarus <-> Cargo. */
 START_TEST(test_resurrection_transitive)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *laz = th_new(t, TH_RESURRECT, 1), *cargo = th_new(t, TH_PLAIN, 2);
     th_node *leaf = th_new_untracked(t, TH_PLAIN, 0);
     size_t il = laz->id, ic = cargo->id, ileaf = leaf->id;
@@ -114,9 +99,9 @@ START_TEST(test_resurrection_transitive)
     th_decref(leaf);
     th_decref(laz);
     th_decref(cargo);
-    cgc_gen_stats s0 = stats_of(t, 0);
+    cgc_gen_stats s0 = th_stats(t, 0);
     ck_assert_int_eq(cgc_collect(t->h, 0), 0);
-    cgc_gen_stats s1 = stats_of(t, 0);
+    cgc_gen_stats s1 = th_stats(t, 0);
     ck_assert_uint_eq(s1.collected, s0.collected);
     ck_assert_uint_eq(s1.uncollectable, s0.uncollectable);
     ck_assert(th_alive(t, il) && th_alive(t, ic) && th_alive(t, ileaf));
@@ -145,12 +130,12 @@ END_TEST
 START_TEST(test_resurrection_does_not_block_others)
 {
     enum { N = 100 };
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     for (int i = 0; i < N; i++)
         th_decref(self_cycle(t, i % 2 ? TH_FINALIZER : TH_PLAIN));
-    cgc_gen_stats s0 = stats_of(t, 2);
+    cgc_gen_stats s0 = th_stats(t, 2);
     ck_assert_int_eq(cgc_collect(t->h, 2), N);
-    cgc_gen_stats s1 = stats_of(t, 2);
+    cgc_gen_stats s1 = th_stats(t, 2);
     ck_assert_uint_eq(s1.collected - s0.collected, N);
     ck_assert_int_eq(t->live, 0);
 
@@ -158,7 +143,7 @@ START_TEST(test_resurrection_does_not_block_others)
     size_t z1id = z1->id;
     th_decref(z1);
     ck_assert_int_eq(cgc_collect(t->h, 2), 0);
-    cgc_gen_stats s2 = stats_of(t, 2);
+    cgc_gen_stats s2 = th_stats(t, 2);
     ck_assert_uint_eq(s2.collected, s1.collected);
     ck_assert_uint_eq(s2.uncollectable, s1.uncollectable);
     ck_assert_int_eq(t->live, 1);
@@ -171,7 +156,7 @@ START_TEST(test_resurrection_does_not_block_others)
     ck_assert_int_eq(cgc_collect(t->h, 2), N);
     ck_assert_int_eq(t->live, 2);
     ck_assert_uint_eq(t->nres, 2);
-    ck_assert_uint_eq(stats_of(t, 2).collected - s2.collected, N);
+    ck_assert_uint_eq(th_stats(t, 2).collected - s2.collected, N);
 
     ck_assert_uint_eq(th_drop_resurrected(t), 2);
     ck_assert_int_eq(cgc_collect(t->h, 2), 2);
@@ -197,7 +182,7 @@ static void rescue_hook(th_heap *t, th_node *n)
 
 START_TEST(test_resurrect_other_cycle)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     size_t ids1[7], ids2[5];
     th_node *r1 = th_ring(t, TH_FINALIZER, 7, ids1);
     th_node *r2 = th_ring(t, TH_PLAIN, 5, ids2);
@@ -248,7 +233,7 @@ static void build_mixed_garbage(th_heap *t, size_t *ids, size_t *n, size_t *expe
 
 START_TEST(test_order_weakrefs_finalize_clear)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     size_t ids[200], n, expect;
     build_mixed_garbage(t, ids, &n, &expect);
     ck_assert_int_eq(cgc_collect(t->h, 2), (long)expect);
@@ -285,7 +270,7 @@ END_TEST
 /* finalize and clear are called with a reference held by the collector. */
 START_TEST(test_reference_held_during_calls)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     size_t ids[200], n, expect;
     build_mixed_garbage(t, ids, &n, &expect);
     ck_assert_int_eq(cgc_collect(t->h, 2), (long)expect);
@@ -304,7 +289,7 @@ END_TEST
 /* The same on a heap with a 4-byte count. */
 START_TEST(test_reference_held_width4)
 {
-    th_heap *t = quiet_heap(TH_F_WIDTH4);
+    th_heap *t = th_quiet_heap(TH_F_WIDTH4);
     size_t ids[200], n, expect;
     build_mixed_garbage(t, ids, &n, &expect);
     ck_assert_int_eq(cgc_collect(t->h, 2), (long)expect);
@@ -336,7 +321,7 @@ static void collect_hook(th_heap *t, th_node *n)
 
 START_TEST(test_finalizer_collects)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_finalize = collect_hook;
     th_node *keep = th_ring(t, TH_PLAIN, 3, NULL);
     th_decref(th_ring(t, TH_FINALIZER, 4, NULL));
@@ -375,7 +360,7 @@ static void alloc_hook(th_heap *t, th_node *n)
 
 START_TEST(test_finalizer_allocates)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_finalize = alloc_hook;
     th_decref(th_ring(t, TH_FINALIZER, 3, NULL));     /* 3 finalizers -> 6 new nodes */
     ck_assert_int_eq(cgc_collect(t->h, 2), 3);
@@ -412,7 +397,7 @@ static void untrack_peer_hook(th_heap *t, th_node *n)
 
 START_TEST(test_finalizer_untracks_peer)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     size_t ids[3];
     th_node *a = th_ring(t, TH_FINALIZER, 3, ids);
     th_node *b = a->slots[0];
@@ -457,7 +442,7 @@ static void drop_link_hook(th_heap *t, th_node *n)
 
 static void run_drop_link(size_t k, int extra_garbage)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     size_t ids[8];
     th_node *a = th_ring(t, TH_FINALIZER, k, ids);
     a->user = a;
@@ -466,9 +451,9 @@ static void run_drop_link(size_t k, int extra_garbage)
     for (int i = 0; i < extra_garbage; i++)
         th_decref(th_ring(t, TH_PLAIN, 2, NULL));
     th_decref(a);
-    cgc_gen_stats s0 = stats_of(t, 2);
+    cgc_gen_stats s0 = th_stats(t, 2);
     long n = cgc_collect(t->h, 2);
-    cgc_gen_stats s1 = stats_of(t, 2);
+    cgc_gen_stats s1 = th_stats(t, 2);
     ck_assert_msg(n >= 2 * extra_garbage && n <= (long)k + 2 * extra_garbage,
                   "collect returned %ld", n);
     ck_assert_uint_eq(s1.collected + s1.uncollectable - s0.collected - s0.uncollectable,
@@ -515,7 +500,7 @@ static void free_victim_hook(th_heap *t, th_node *n)
 
 START_TEST(test_finalizer_frees_other_garbage)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *keep = self_cycle(t, TH_PLAIN);
     size_t ids[10];
     size_t nid = 0;
@@ -549,7 +534,7 @@ static void freeze_hook(th_heap *t, th_node *n)
 START_TEST(test_finalizer_freezes)
 {
     enum { M = 20, K = 10 };
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *held[M];
     for (int i = 0; i < M; i++)
         held[i] = th_new(t, TH_PLAIN, 1);
@@ -591,7 +576,7 @@ static void threshold_hook(th_heap *t, th_node *n)
 
 START_TEST(test_finalizer_sets_threshold)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     ck_assert_int_eq(cgc_is_enabled(t->h), 0);
     t->on_finalize = threshold_hook;
     th_decref(self_cycle(t, TH_FINALIZER));
@@ -620,7 +605,7 @@ static void clear_save_hook(th_heap *t, th_node *n)
 
 START_TEST(test_clear_keeps_object)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     size_t ids[4];
     th_node *a = th_ring(t, TH_PLAIN, 4, ids);
     for (th_node *n = a->slots[0]; n != a; n = n->slots[0])
@@ -650,7 +635,7 @@ END_TEST
    find everything later. */
 START_TEST(test_rounds_stay_consistent)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     t->on_finalize = alloc_hook;
     nmade = 0;
     long total_resurrect = 0;

@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static th_heap *quiet_heap(unsigned flags)
-{
-    th_heap *t = th_heap_new(flags | TH_F_DISABLE, 0, 0, 0);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
-    return t;
-}
-
 static void get_count(th_heap *t, int c[3])
 {
     c[0] = c[1] = c[2] = -12345;
@@ -37,7 +29,7 @@ static void get_count(th_heap *t, int c[3])
 
 START_TEST(test_generation_movement)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_PLAIN, 0);
     ck_assert_int_eq(th_gen_of(t, a), 0);
     cgc_collect(t->h, 0);
@@ -81,7 +73,7 @@ END_TEST
 
 START_TEST(test_get_count)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     ASSERT_COUNT(t, 0, 0, 0);
     void *p = cgc_alloc(t->h, 32);
     ck_assert_ptr_nonnull(p);
@@ -118,7 +110,7 @@ END_TEST
 /* test_collect_generations */
 START_TEST(test_collect_generations)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *keep = th_new(t, TH_PLAIN, 0);
     cgc_collect(t->h, 2);
     ASSERT_COUNT(t, 0, 0, 0);
@@ -141,7 +133,7 @@ END_TEST
 /* A failed allocation (host allocator out of memory) changes nothing. */
 START_TEST(test_count_alloc_failure)
 {
-    th_heap *t = quiet_heap(TH_F_HOST_ALLOC);
+    th_heap *t = th_quiet_heap(TH_F_HOST_ALLOC);
     th_node *a = th_new(t, TH_PLAIN, 0);
     ASSERT_COUNT(t, 1, 0, 0);
     long calls = t->al_malloc_calls;
@@ -316,7 +308,7 @@ static void sched_cb(cgc_heap *h, cgc_phase phase, const cgc_collect_info *info,
 
 static void run_schedule(long long_lived, long trickle, sched_model *s)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     memset(s, 0, sizeof *s);
     s->t = t;
     s->first_full_at = -1;
@@ -421,7 +413,7 @@ END_TEST
 
 START_TEST(test_freeze)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *held[10];
     for (int i = 0; i < 10; i++) {
         held[i] = th_new(t, TH_PLAIN, 1);
@@ -472,7 +464,7 @@ END_TEST
 /* Freezing twice, and freeing frozen objects. */
 START_TEST(test_freeze_free)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *a = th_new(t, TH_PLAIN, 0), *b = th_new(t, TH_PLAIN, 0);
     cgc_freeze(t->h);
     th_node *c = th_new(t, TH_PLAIN, 0);
@@ -667,7 +659,7 @@ static void collecting_hook(th_heap *t, th_node *n)
 
 START_TEST(test_is_collecting)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_cblog *log = th_cblog_new();
     cgc_add_callback(t->h, th_cblog_fn, log);
     t->on_finalize = collecting_hook;
@@ -709,7 +701,7 @@ static void alloc_in_clear(th_heap *t, th_node *n)
 
 START_TEST(test_alloc_during_collection)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *old = th_new(t, TH_PLAIN, 0);
     cgc_collect(t->h, 2);
     cgc_add_callback(t->h, alloc_cb, t);

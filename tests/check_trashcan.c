@@ -14,13 +14,6 @@ enum { BIG = 1000000 };
    outermost chain and once more while the deferred ones are drained. */
 #define DEPTH_BOUND (3 * CGC_TRASHCAN_DEPTH + 8)
 
-static th_heap *quiet_heap(unsigned flags)
-{
-    th_heap *t = th_heap_new(flags | TH_F_DISABLE, 0, 0, 0);
-    ck_assert_ptr_nonnull(t);
-    return t;
-}
-
 /* A chain of n one-slot nodes hanging off `from` (slot `slot`); returns the
    last node.  The chain holds the only references. */
 static th_node *chain(th_heap *t, th_node *from, size_t slot, size_t n)
@@ -37,7 +30,7 @@ static th_node *chain(th_heap *t, th_node *from, size_t slot, size_t n)
 
 START_TEST(test_big_ring)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *first = th_ring(t, TH_PLAIN, BIG, NULL);
     th_decref(first);
     ck_assert_int_eq(t->live, BIG);
@@ -53,7 +46,7 @@ END_TEST
 
 START_TEST(test_chain_off_self_cycle)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *s = th_new(t, TH_FINALIZER, 2);
     th_link(s, 0, s);
     chain(t, s, 1, BIG);
@@ -69,7 +62,7 @@ END_TEST
 /* No collection at all: dropping the head frees the whole chain. */
 START_TEST(test_chain_decref)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *head = th_new(t, TH_PLAIN, 1);
     chain(t, head, 0, BIG);
     ck_assert_int_eq(t->live, BIG + 1);
@@ -87,7 +80,7 @@ END_TEST
    deferred objects themselves have children to defer. */
 START_TEST(test_tree_decref)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *root = th_new(t, TH_PLAIN, 2);
     size_t expect = 1;
     th_node *level[64];
@@ -125,7 +118,7 @@ END_TEST
 /* With the host allocator too, and a 4-byte count. */
 START_TEST(test_ring_host_alloc_width4)
 {
-    th_heap *t = quiet_heap(TH_F_HOST_ALLOC | TH_F_WIDTH4);
+    th_heap *t = th_quiet_heap(TH_F_HOST_ALLOC | TH_F_WIDTH4);
     long live0 = t->al_live;
     th_node *first = th_ring(t, TH_FINALIZER, 200000, NULL);
     th_decref(first);
@@ -143,7 +136,7 @@ END_TEST
    (checked by the host: dealloc asserts count 0, magic intact). */
 START_TEST(test_short_chain_no_deferral)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *head = th_new(t, TH_PLAIN, 1);
     chain(t, head, 0, CGC_TRASHCAN_DEPTH / 2);
     th_decref(head);
@@ -157,7 +150,7 @@ END_TEST
    moderate length is still freed, recursively. */
 START_TEST(test_no_dealloc_op)
 {
-    th_heap *t = quiet_heap(TH_F_NO_DEALLOC);
+    th_heap *t = th_quiet_heap(TH_F_NO_DEALLOC);
     th_node *head = th_new(t, TH_PLAIN, 1);
     chain(t, head, 0, 2000);
     th_decref(head);
@@ -169,7 +162,7 @@ END_TEST
 
 START_TEST(test_trashcan_null)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     th_node *n = th_new(t, TH_PLAIN, 0);
     /* nothing can be queued without a heap or an object */
     ck_assert_int_ne(cgc_trashcan_begin(NULL, n), 0);
@@ -203,7 +196,7 @@ static void drop_chain_hook(th_heap *t, th_node *n)
 
 START_TEST(test_chain_freed_in_finalizer)
 {
-    th_heap *t = quiet_heap(0);
+    th_heap *t = th_quiet_heap(0);
     fin_chain_head = th_new(t, TH_PLAIN, 1);
     chain(t, fin_chain_head, 0, 300000);
     th_node *s = th_new(t, TH_FINALIZER, 1);

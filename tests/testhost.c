@@ -593,3 +593,18 @@ size_t th_cblog_stops(const th_cblog *log, int generation)
             n++;
     return n;
 }
+
+th_heap *th_quiet_heap(unsigned flags)
+{
+    th_heap *t = th_heap_new(flags | TH_F_DISABLE, 0, 0, 0);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
+    return t;
+}
+
+cgc_gen_stats th_stats(th_heap *t, int gen)
+{
+    cgc_gen_stats s;
+    ck_assert_int_eq(cgc_get_stats(t->h, gen, &s), CGC_OK);
+    return s;
+}

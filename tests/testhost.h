@@ -130,6 +130,10 @@ struct th_heap {
 
 /* Heaps.  Thresholds as cgc_config.thresholds (all 0: defaults). */
 th_heap *th_heap_new(unsigned flags, int t0, int t1, int t2);
+/* A heap with automatic collection off and nothing tracked yet (asserts). */
+th_heap *th_quiet_heap(unsigned flags);
+/* The statistics of one generation (asserts the call succeeds). */
+cgc_gen_stats th_stats(th_heap *t, int gen);
 void th_heap_free(th_heap *t);
 
 /* Nodes.  th_new returns a tracked node with one reference owned by the caller
