@@ -697,9 +697,5 @@ static Suite *finalize_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(finalize_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return th_run_suite(finalize_suite());
 }

@@ -761,9 +761,5 @@ static Suite *generations_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(generations_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return th_run_suite(generations_suite());
 }

@@ -635,9 +635,5 @@ static Suite *random_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(random_suite());
-    srunner_run_all(sr, CK_ENV);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return th_run_suite(random_suite());
 }

@@ -608,3 +608,13 @@ cgc_gen_stats th_stats(th_heap *t, int gen)
     ck_assert_int_eq(cgc_get_stats(t->h, gen, &s), CGC_OK);
     return s;
 }
+
+int th_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+    srunner_run_all(sr, CK_ENV);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -130,6 +130,8 @@ struct th_heap {
 
 /* Heaps.  Thresholds as cgc_config.thresholds (all 0: defaults). */
 th_heap *th_heap_new(unsigned flags, int t0, int t1, int t2);
+/* Runs a suite (CK_ENV verbosity); EXIT_SUCCESS when every check passed. */
+int th_run_suite(Suite *s);
 /* A heap with automatic collection off and nothing tracked yet (asserts). */
 th_heap *th_quiet_heap(unsigned flags);
 /* The statistics of one generation (asserts the call succeeds). */
