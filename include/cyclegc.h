@@ -233,6 +233,16 @@ enum {
 };
 CGC_API void     cgc_set_debug(cgc_heap *h, unsigned flags);
 CGC_API unsigned cgc_get_debug(const cgc_heap *h);
+/* Where debug lines go (default: stderr, each followed by a newline); fn NULL restores
+   the default.  Lines have no trailing newline and start with "cyclegc: ".
+   CGC_DEBUG_STATS:         "cyclegc: gen G: examined N0 N1 N2, unreachable U,
+                             uncollectable K, T.TTTTTT s"  (one per collection;
+                             Ni = objects generation i held when the collection began,
+                             for the generations it examined, "-" for the others)
+   CGC_DEBUG_COLLECTABLE:   "cyclegc: collectable <describe>"   (one per object)
+   CGC_DEBUG_UNCOLLECTABLE: "cyclegc: uncollectable <describe>" (one per object)
+   <describe> is the host's describe() text, or "object at 0x..." without one. */
+CGC_API void     cgc_set_log(cgc_heap *h, void (*fn)(void *ctx, const char *line), void *ctx);
 /* Called on a detected host bug (e.g. traverse reports more references to an object
    than its reference count holds) with a message naming the object via describe; the
    default prints the message to stderr and aborts.  Execution does not continue past
@@ -251,6 +261,35 @@ CGC_API void   cgc_garbage_clear(cgc_heap *h);                 /* drops those re
    CGC_EINVAL.  fn may untrack or free objects and track new ones; a collection asked for
    while the walk runs returns 0. */
 CGC_API int cgc_get_objects(cgc_heap *h, int generation, cgc_visit_fn fn, void *arg);
+/* As gc.get_referrers: visits, once each, every object of generations 0..2 whose traverse
+   reports target.  CGC_EINVAL for NULL h, target or fn.  fn may do what cgc_get_objects'
+   fn may. */
+CGC_API int cgc_get_referrers(cgc_heap *h, void *target, cgc_visit_fn fn, void *arg);
+/* As gc.get_referents: visits what obj's traverse reports (obj may be untracked).
+   CGC_EINVAL for NULL h, obj or fn. */
+CGC_API int cgc_get_referents(cgc_heap *h, void *obj, cgc_visit_fn fn, void *arg);
+/* Why is obj alive? Visits a shortest chain of references that starts at a tracked object
+   referenced from outside the tracked set (a root) and ends at obj, root first. Returns
+   CGC_OK when a chain was visited, 1 when none exists (obj is garbage), CGC_EINVAL when obj
+   is not tracked. Changes nothing.  Additions: the tracked set here is every tracked
+   object, the permanent generation included; a root's chain is the root alone; the
+   chain is computed first and visited afterwards, and a nonzero visit return stops the
+   walk and is returned; CGC_ENOMEM if the search's queue (one pointer per tracked
+   object) cannot be allocated; CGC_EBUSY during a collection or a cgc_get_objects walk. */
+CGC_API int cgc_explain_alive(cgc_heap *h, void *obj, cgc_visit_fn fn, void *arg);
+
+/* Graphviz dump of tracked objects and their references (DOT language).
+   ALL: every tracked object (the permanent generation included) and the references
+   between them;
+   GARBAGE: the objects on the garbage list and their references to each other;
+   UNREACHABLE: what a full collection would find now, computed without collecting
+   anything (no host callback but traverse and describe runs, nothing moves, counts and
+   statistics stay as they were).  Node labels come from describe, escaped for DOT.
+   Returns CGC_OK, CGC_EINVAL (NULL h or out, unknown what, or a write to out failed),
+   CGC_ENOMEM, or CGC_EBUSY
+   during a collection or a cgc_get_objects walk. */
+enum { CGC_DOT_ALL = 0, CGC_DOT_GARBAGE = 1, CGC_DOT_UNREACHABLE = 2 };
+CGC_API int cgc_dump_dot(cgc_heap *h, FILE *out, int what);
 
 /* ------------------------------------------------------------------ */
 /* 6. Deep deallocation (trashcan)                                     */

@@ -161,6 +161,30 @@ static size_t move_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable
     return survivors;
 }
 
+/*
+ * Steps 1-2 over several lists at once, for introspection (introspect.c):
+ * afterwards every object of the lists carries COLLECTING and, in place of
+ * its prev pointer, the number of references from outside all the lists.
+ * The caller restores the prev pointers with cgc__restore_prev.
+ */
+void cgc__external_refs(cgc_heap *h, cgc_hdr *const *lists, int nlists)
+{
+    for (int i = 0; i < nlists; i++)
+        update_refs(h, lists[i]);
+    for (int i = 0; i < nlists; i++)
+        subtract_refs(h, lists[i]);
+}
+
+void cgc__restore_prev(cgc_hdr *head)
+{
+    cgc_hdr *prev = head;
+    for (cgc_hdr *g = hdr_next(head); g != head; g = hdr_next(g)) {
+        g->prev = (uintptr_t)prev | (g->prev & PREV_FINALIZED);
+        prev = g;
+    }
+    head->prev = (uintptr_t)prev;
+}
+
 /* Steps 1-3 together. */
 static size_t deduce_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable)
 {
@@ -325,7 +349,15 @@ static size_t handle_legacy_finalizers(cgc_heap *h, cgc_hdr *finalizers, cgc_hdr
 /* The collection                                                    */
 /* ---------------------------------------------------------------- */
 
-static void collect_generation(cgc_heap *h, int generation,
+/* CGC_DEBUG_COLLECTABLE / UNCOLLECTABLE: one line per object (describe is
+   pure, so the list cannot change under the walk). */
+static void log_each(cgc_heap *h, const char *what, cgc_hdr *list)
+{
+    for (cgc_hdr *g = hdr_next(list); g != list; g = hdr_next(g))
+        cgc__log_object(h, what, OBJ(g));
+}
+
+static void collect_generation(cgc_heap *h, int generation, size_t examined[],
                                size_t *collected, size_t *uncollectable)
 {
     cgc_hdr *young = &h->gen[generation];
@@ -340,6 +372,9 @@ static void collect_generation(cgc_heap *h, int generation,
         cgc__count_add(h, generation + 1, 1);
     for (i = 0; i <= generation; i++)
         cgc__count_set(h, i, 0);
+    if (h->debug & CGC_DEBUG_STATS)
+        for (i = 0; i <= generation; i++)
+            examined[i] = list_size(&h->gen[i]);
     for (i = 0; i < generation; i++)
         list_merge(&h->gen[i], young);
 
@@ -379,9 +414,13 @@ static void collect_generation(cgc_heap *h, int generation,
 
     /* 9. Break the cycles. */
     *collected = list_size(&final_unreachable);
+    if (h->debug & CGC_DEBUG_COLLECTABLE)
+        log_each(h, "collectable", &final_unreachable);
     delete_garbage(h, &final_unreachable, old);
 
     /* 10. Uncollectable objects: counted, legacy ones listed as garbage. */
+    if (h->debug & CGC_DEBUG_UNCOLLECTABLE)
+        log_each(h, "uncollectable", &finalizers);
     *uncollectable = handle_legacy_finalizers(h, &finalizers, old);
     validate_list(h, old, 0);
 }
@@ -393,6 +432,7 @@ static void collect_generation(cgc_heap *h, int generation,
 long cgc__collect_main(cgc_heap *h, int generation)
 {
     cgc_collect_info info = { generation, 0, 0, 0 };
+    size_t examined[NUM_GENERATIONS] = { 0 };
     uint64_t t0;
 
     cgc_atomic_store(&h->collecting, 1);
@@ -400,8 +440,11 @@ long cgc__collect_main(cgc_heap *h, int generation)
     cgc__run_callbacks(h, CGC_PHASE_START, &info);
 
     t0 = cgc__now_ns();
-    collect_generation(h, generation, &info.collected, &info.uncollectable);
+    collect_generation(h, generation, examined, &info.collected, &info.uncollectable);
     info.duration_ns = cgc__now_ns() - t0;
+    if (h->debug & CGC_DEBUG_STATS)
+        cgc__log_stats(h, generation, examined, info.collected + info.uncollectable,
+                       info.uncollectable, info.duration_ns);
 
     cgc__stats_record(h, generation, info.collected, info.uncollectable, info.duration_ns);
     cgc__run_callbacks(h, CGC_PHASE_STOP, &info);

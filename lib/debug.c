@@ -7,9 +7,13 @@
 #undef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L         /* clock_gettime */
 #endif
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <time.h>
 
 #include "internal.h"
@@ -227,6 +231,144 @@ unsigned cgc_get_debug(const cgc_heap *h)
 }
 
 /* ---------------------------------------------------------------- */
+/* The debug log                                                     */
+/* ---------------------------------------------------------------- */
+
+void cgc_set_log(cgc_heap *h, void (*fn)(void *ctx, const char *line), void *ctx)
+{
+    if (h == NULL)
+        return;
+    h->log_fn = fn;
+    h->log_ctx = fn != NULL ? ctx : NULL;
+}
+
+void cgc__log(cgc_heap *h, const char *fmt, ...)
+{
+    char line[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (h->log_fn != NULL) {
+        h->log_fn(h->log_ctx, line);
+    } else {
+        fprintf(stderr, "%s\n", line);
+        fflush(stderr);
+    }
+}
+
+void cgc__log_object(cgc_heap *h, const char *what, void *obj)
+{
+    char desc[512];
+    cgc__describe(h, obj, desc, sizeof desc);
+    cgc__log(h, "cyclegc: %s %s", what, desc);
+}
+
+void cgc__log_stats(cgc_heap *h, int gen, const size_t examined[], size_t unreachable,
+                    size_t uncollectable, uint64_t ns)
+{
+    char ex[NUM_GENERATIONS][24];
+    for (int i = 0; i < NUM_GENERATIONS; i++) {
+        if (i <= gen)
+            snprintf(ex[i], sizeof ex[i], "%zu", examined[i]);
+        else
+            snprintf(ex[i], sizeof ex[i], "-");
+    }
+    cgc__log(h, "cyclegc: gen %d: examined %s %s %s, unreachable %zu, uncollectable %zu, "
+             "%.6f s", gen, ex[0], ex[1], ex[2], unreachable, uncollectable, (double)ns / 1e9);
+}
+
+/* ---------------------------------------------------------------- */
+/* Environment tuning, read once by cgc_heap_new                     */
+/* ---------------------------------------------------------------- */
+
+/* CYCLEGC_THRESHOLDS="t0[,t1[,t2]]": non-negative integers; missing ones keep
+   the configured value.  Returns 0 when malformed (nothing is changed). */
+static int parse_thresholds(const char *s, int out[NUM_GENERATIONS])
+{
+    int vals[NUM_GENERATIONS], n = 0;
+    for (;;) {
+        char *end;
+        long v;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!isdigit((unsigned char)*s) || n == NUM_GENERATIONS)
+            return 0;
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || v > INT32_MAX)
+            return 0;
+        vals[n++] = (int)v;
+        s = end;
+        while (isspace((unsigned char)*s))
+            s++;
+        if (*s == '\0')
+            break;
+        if (*s++ != ',')
+            return 0;
+    }
+    for (int i = 0; i < n; i++)
+        out[i] = vals[i];
+    return 1;
+}
+
+/* CYCLEGC_DEBUG="stats,collectable,uncollectable,saveall,leak" (any case). */
+static int parse_debug(const char *s, unsigned *out)
+{
+    static const struct { const char *name; unsigned flag; } names[] = {
+        { "stats", CGC_DEBUG_STATS }, { "collectable", CGC_DEBUG_COLLECTABLE },
+        { "uncollectable", CGC_DEBUG_UNCOLLECTABLE }, { "saveall", CGC_DEBUG_SAVEALL },
+        { "leak", CGC_DEBUG_LEAK },
+    };
+    unsigned flags = 0;
+    for (;;) {
+        const char *start, *stop;
+        size_t i, len;
+        while (isspace((unsigned char)*s))
+            s++;
+        start = s;
+        while (*s != '\0' && *s != ',')
+            s++;
+        stop = s;
+        while (stop > start && isspace((unsigned char)stop[-1]))
+            stop--;
+        len = (size_t)(stop - start);
+        for (i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].name) == len && strncasecmp(names[i].name, start, len) == 0)
+                break;
+        if (i == sizeof names / sizeof names[0])
+            return 0;
+        flags |= names[i].flag;
+        if (*s == '\0')
+            break;
+        s++;
+    }
+    *out = flags;
+    return 1;
+}
+
+/* An unset or blank variable changes nothing. */
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name), *p = v;
+    while (p != NULL && isspace((unsigned char)*p))
+        p++;
+    return p == NULL || *p == '\0' ? NULL : v;
+}
+
+void cgc__apply_env(cgc_heap *h)
+{
+    const char *v = env_value("CYCLEGC_THRESHOLDS");
+    if (v != NULL && !parse_thresholds(v, h->threshold))
+        cgc__log(h, "cyclegc: ignoring malformed CYCLEGC_THRESHOLDS=\"%.100s\" "
+                    "(expected up to three non-negative integers, e.g. \"700,10,10\")", v);
+    v = env_value("CYCLEGC_DEBUG");
+    if (v != NULL && !parse_debug(v, &h->debug))
+        cgc__log(h, "cyclegc: ignoring malformed CYCLEGC_DEBUG=\"%.100s\" (expected a "
+                    "comma-separated list of stats, collectable, uncollectable, saveall, leak)", v);
+}
+
+/* ---------------------------------------------------------------- */
 /* The garbage list                                                  */
 /* ---------------------------------------------------------------- */
 
@@ -278,46 +420,4 @@ void cgc_garbage_clear(cgc_heap *h)
         void *obj = h->garbage[--h->ngarbage];
         h->ops.decref(obj);
     }
-}
-
-/* ---------------------------------------------------------------- */
-/* Walking the tracked objects                                       */
-/* ---------------------------------------------------------------- */
-
-/*
- * The list being walked is first set aside, and each object is moved to a
- * "seen" list before fn runs, so fn may untrack or free any object and
- * track new ones (those land in the live generation list and are not
- * visited).  Collections wait until the walk is over.
- */
-static int walk_generation(cgc_hdr *gen, cgc_visit_fn fn, void *arg)
-{
-    cgc_hdr todo, seen;
-    int rc = 0;
-    list_init(&todo);
-    list_init(&seen);
-    list_merge(gen, &todo);
-    while (rc == 0 && !list_is_empty(&todo)) {
-        cgc_hdr *g = hdr_next(&todo);
-        list_move(g, &seen);
-        rc = fn(OBJ(g), arg);
-    }
-    list_merge(&todo, &seen);           /* visited, then not visited, */
-    list_merge(gen, &seen);             /* then what fn tracked */
-    list_merge(&seen, gen);
-    return rc;
-}
-
-int cgc_get_objects(cgc_heap *h, int generation, cgc_visit_fn fn, void *arg)
-{
-    int rc = 0, first, last;
-    if (h == NULL || fn == NULL || generation < -1 || generation >= NUM_GENERATIONS)
-        return CGC_EINVAL;
-    first = generation < 0 ? 0 : generation;
-    last = generation < 0 ? NUM_GENERATIONS - 1 : generation;
-    h->walking++;
-    for (int i = first; rc == 0 && i <= last; i++)
-        rc = walk_generation(&h->gen[i], fn, arg);
-    h->walking--;
-    return rc;
 }

@@ -88,6 +88,7 @@ cgc_heap *cgc_heap_new(const cgc_config *cfg)
     list_init(&h->permanent);
     h->flags = cfg->flags;
     h->enabled = 1;
+    cgc__apply_env(h);
     return h;
 }
 

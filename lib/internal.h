@@ -213,6 +213,8 @@ struct cgc_heap {
 
     void (*fatal_fn)(void *ctx, const char *msg);
     void *fatal_ctx;
+    void (*log_fn)(void *ctx, const char *line);
+    void *log_ctx;
 
     /* trashcan */
     unsigned trash_depth;
@@ -257,6 +259,8 @@ void cgc__count_set(cgc_heap *h, int gen, long value);
 
 /* collect.c */
 long cgc__collect_main(cgc_heap *h, int generation);
+void cgc__external_refs(cgc_heap *h, cgc_hdr *const *lists, int nlists);
+void cgc__restore_prev(cgc_hdr *head);
 
 /* debug.c */
 _Noreturn void cgc__fatal(cgc_heap *h, const char *what, void *obj);
@@ -267,5 +271,14 @@ void cgc__run_callbacks(cgc_heap *h, cgc_phase phase, const cgc_collect_info *in
 int  cgc__garbage_reserve(cgc_heap *h, size_t more);
 void cgc__garbage_push(cgc_heap *h, void *obj);
 uint64_t cgc__now_ns(void);
+void cgc__log(cgc_heap *h, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void cgc__log_object(cgc_heap *h, const char *what, void *obj);
+void cgc__log_stats(cgc_heap *h, int gen, const size_t examined[], size_t unreachable,
+                    size_t uncollectable, uint64_t ns);
+void cgc__apply_env(cgc_heap *h);
 
 #endif /* CGC_INTERNAL_H */
