@@ -317,6 +317,48 @@ CGC_API int cgc_dump_dot(cgc_heap *h, FILE *out, int what);
 CGC_API int  cgc_trashcan_begin(cgc_heap *h, void *obj);  /* 0: obj was queued, return at once */
 CGC_API void cgc_trashcan_end(cgc_heap *h);
 
+/* ------------------------------------------------------------------ */
+/* 7. The built-in pool allocator                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Used when cgc_config.allocator is NULL, and usable on its own by the host
+ * for its non-container objects (which then carry no collector header at all).
+ * Threads: a pool is used by one thread at a time.  A heap's built-in pool
+ * follows the heap's one-thread rule; a pool the host creates itself is the
+ * host's to serialise.  lib/pool.c draws the memory layout.
+ */
+typedef struct cgc_pool cgc_pool;
+typedef struct cgc_pool_stats {
+    size_t bytes_mapped;      /* obtained from the OS and not yet returned */
+    size_t bytes_in_use;      /* small blocks handed out and not yet freed, rounded up to
+                                 their size class */
+    size_t blocks_in_use;     /* small blocks handed out and not yet freed */
+    size_t arenas;            /* arenas currently mapped */
+    size_t large_in_use;      /* requests above the small-object limit (512 bytes), passed to
+                                 malloc and not yet freed: a count of blocks */
+} cgc_pool_stats;
+/* NULL when memory runs out.  Debug mode (fill bytes, guard bytes, double-free
+   detection) is on when the library was built with CGC_DEBUG=1 or when the
+   environment holds CYCLEGC_POOL_DEBUG=1 at the time of the call. */
+CGC_API cgc_pool *cgc_pool_new(void);
+CGC_API void      cgc_pool_destroy(cgc_pool *p);          /* returns all its memory to the OS */
+CGC_API void     *cgc_pool_alloc(cgc_pool *p, size_t size);   /* 16-byte aligned; size 0 gives a unique
+                                                 minimal block; NULL only when memory runs out */
+CGC_API void      cgc_pool_release(cgc_pool *p, void *ptr);   /* NULL is a no-op */
+CGC_API int       cgc_pool_get_stats(const cgc_pool *p, cgc_pool_stats *out);
+CGC_API size_t    cgc_pool_trim(cgc_pool *p);             /* return free memory to the OS; bytes returned */
+CGC_API cgc_pool *cgc_heap_pool(cgc_heap *h);             /* the heap's built-in pool, NULL with a host allocator */
+
+/* ------------------------------------------------------------------ */
+/* 8. Threads                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A heap is used by one thread at a time (the host serialises access, as a
+   runtime lock does).  The exceptions, safe from any thread at any time and
+   implemented with libatomic_ops: cgc_request_collection, cgc_get_count,
+   cgc_get_stats, cgc_is_collecting. */
+
 #ifdef __cplusplus
 }
 #endif

@@ -68,6 +68,18 @@ size_t cgc__describe(cgc_heap *h, void *obj, char *buf, size_t len)
     return n;
 }
 
+_Noreturn void cgc__fatal_msg(cgc_heap *h, const char *msg)
+{
+    if (h->fatal_fn != NULL) {
+        h->fatal_fn(h->fatal_ctx, msg);
+        fputs("cyclegc: the fatal handler returned; aborting\n", stderr);
+    } else {
+        fprintf(stderr, "%s\n", msg);
+        fflush(stderr);
+    }
+    abort();
+}
+
 _Noreturn void cgc__fatal(cgc_heap *h, const char *what, void *obj)
 {
     char desc[256], msg[512];
@@ -78,14 +90,7 @@ _Noreturn void cgc__fatal(cgc_heap *h, const char *what, void *obj)
     } else {
         snprintf(msg, sizeof msg, "cyclegc: host bug: %s", what);
     }
-    if (h->fatal_fn != NULL) {
-        h->fatal_fn(h->fatal_ctx, msg);
-        fputs("cyclegc: the fatal handler returned; aborting\n", stderr);
-    } else {
-        fprintf(stderr, "%s\n", msg);
-        fflush(stderr);
-    }
-    abort();
+    cgc__fatal_msg(h, msg);
 }
 
 void cgc_set_fatal_handler(cgc_heap *h, void (*fn)(void *ctx, const char *msg), void *ctx)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "pool.h"
 
 static const int default_thresholds[NUM_GENERATIONS] = { 700, 10, 10 };
 
@@ -57,6 +58,12 @@ static int config_is_valid(const cgc_config *cfg)
     return 1;
 }
 
+/* Pool debug reports (double free, overflow) are host bugs too. */
+static void pool_report(void *ctx, const char *msg)
+{
+    cgc__fatal_msg(ctx, msg);
+}
+
 cgc_heap *cgc_heap_new(const cgc_config *cfg)
 {
     cgc_heap *h;
@@ -74,9 +81,11 @@ cgc_heap *cgc_heap_new(const cgc_config *cfg)
         h->mem.release = cfg->allocator->free;
         h->mem.destroy = NULL;
         h->host_allocator = 1;
-    } else if (cgc_default_alloc_init(&h->mem) != CGC_OK) {
+    } else if (cgc__pool_blockalloc_init(&h->mem) != CGC_OK) {
         free(h);
         return NULL;
+    } else {
+        cgc__pool_set_report(h->mem.ctx, pool_report, h);
     }
     for (i = 0; i < NUM_GENERATIONS; i++) {
         list_init(&h->gen[i]);
@@ -103,6 +112,11 @@ void cgc_heap_free(cgc_heap *h)
     free(h->callbacks);
     free(h->garbage);
     free(h);
+}
+
+cgc_pool *cgc_heap_pool(cgc_heap *h)
+{
+    return h == NULL || h->host_allocator ? NULL : h->mem.ctx;
 }
 
 /* ---------------------------------------------------------------- */

@@ -157,8 +157,7 @@ typedef struct cgc_blockalloc {
     void  (*destroy)(void *ctx);       /* NULL for a host allocator */
 } cgc_blockalloc;
 
-/* The built-in allocator (alloc.c). */
-int  cgc_default_alloc_init(cgc_blockalloc *out);
+/* The built-in allocator is the pool (pool.c, pool.h). */
 
 /* ---------------------------------------------------------------- */
 /* The heap                                                          */
@@ -264,6 +263,7 @@ void cgc__restore_prev(cgc_hdr *head);
 
 /* debug.c */
 _Noreturn void cgc__fatal(cgc_heap *h, const char *what, void *obj);
+_Noreturn void cgc__fatal_msg(cgc_heap *h, const char *msg);
 size_t cgc__describe(cgc_heap *h, void *obj, char *buf, size_t len);
 void cgc__stats_record(cgc_heap *h, int gen, size_t collected, size_t uncollectable,
                        uint64_t ns);

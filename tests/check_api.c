@@ -1076,6 +1076,66 @@ START_TEST(test_garbage_range)
 }
 END_TEST
 
+/* The heap's built-in pool: the default allocator, also usable directly for
+   the host's headerless objects; NULL with a host allocator. */
+START_TEST(test_heap_pool)
+{
+    th_heap *t = th_quiet_heap(0);
+    cgc_pool *p = cgc_heap_pool(t->h);
+    cgc_pool_stats before, during, after;
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_null(cgc_heap_pool(NULL));
+    ck_assert_int_eq(cgc_pool_get_stats(p, &before), CGC_OK);
+
+    /* 1000 cyclic nodes (header + node in the pool) and 1000 atoms. */
+    void *atoms[1000];
+    for (int i = 0; i < 1000; i++) {
+        th_node *n = th_new(t, TH_PLAIN, 1);
+        th_link(n, 0, n);
+        th_decref(n);
+        atoms[i] = cgc_pool_alloc(p, 24);
+        ck_assert_ptr_nonnull(atoms[i]);
+        ck_assert_uint_eq((uintptr_t)atoms[i] % 16, 0);
+    }
+    ck_assert_int_eq(cgc_pool_get_stats(p, &during), CGC_OK);
+    ck_assert_uint_eq(during.blocks_in_use, before.blocks_in_use + 2000);
+    ck_assert_int_eq(cgc_collect(t->h, 2), 1000);
+    for (int i = 0; i < 1000; i++)
+        cgc_pool_release(p, atoms[i]);
+    ck_assert_int_eq(cgc_pool_get_stats(p, &after), CGC_OK);
+    ck_assert_uint_eq(after.blocks_in_use, before.blocks_in_use);
+    ck_assert_uint_eq(after.bytes_in_use, before.bytes_in_use);
+    th_heap_free(t);
+
+    t = th_heap_new(TH_F_HOST_ALLOC | TH_F_DISABLE, 0, 0, 0);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_null(cgc_heap_pool(t->h));
+    th_heap_free(t);
+}
+END_TEST
+
+/* A pool debug report on the heap's pool (a double free of a headerless
+   block) goes to the heap's fatal handler. */
+static void pool_fatal_exit(void *ctx, const char *msg)
+{
+    (void)ctx;
+    _exit(strstr(msg, "double free") != NULL ? 5 : 6);
+}
+
+START_TEST(test_heap_pool_report)
+{
+    setenv("CYCLEGC_POOL_DEBUG", "1", 1);
+    th_heap *t = th_quiet_heap(0);
+    cgc_set_fatal_handler(t->h, pool_fatal_exit, NULL);
+    void *b = cgc_pool_alloc(cgc_heap_pool(t->h), 40);
+    void *keep = cgc_pool_alloc(cgc_heap_pool(t->h), 40);   /* keeps the pool in use */
+    ck_assert_ptr_nonnull(keep);
+    cgc_pool_release(cgc_heap_pool(t->h), b);
+    cgc_pool_release(cgc_heap_pool(t->h), b);
+    _exit(0);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -1126,6 +1186,8 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_get_objects_mutating);
     tcase_add_test(tc, test_debug_flags);
     tcase_add_test(tc, test_garbage_range);
+    tcase_add_test(tc, test_heap_pool);
+    tcase_add_exit_test(tc, test_heap_pool_report, 5);
     suite_add_tcase(s, tc);
     return s;
 }

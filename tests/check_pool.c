@@ -24,9 +24,6 @@
 #include <unistd.h>
 
 #include "cyclegc.h"
-#ifndef CGC_POOL_API_H
-#include "pool_api.h"     /* until section 7 is part of cyclegc.h */
-#endif
 
 #define MiB ((size_t)1 << 20)
 #define POOL_BYTES ((size_t)16384)
