@@ -295,6 +295,7 @@ struct cgc_pool {
 
     void (*report_fn)(void *ctx, const char *msg);
     void *report_ctx;
+    unsigned page_pools;             /* pools per OS page (1 unless pages exceed 16 KiB) */
 };
 
 /* ---------------------------------------------------------------- */
@@ -311,18 +312,6 @@ static inline unsigned ctz64(uint64_t x)
         x >>= 1;
         n++;
     }
-    return n;
-#endif
-}
-
-static inline unsigned popcount64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return (unsigned)__builtin_popcountll(x);
-#else
-    unsigned n = 0;
-    for (; x; x &= x - 1)
-        n++;
     return n;
 #endif
 }
@@ -783,6 +772,22 @@ static NOINLINE void *dbg_on_alloc(cgc_pool *p, pool_desc *pl, block *slot, size
     return u;
 }
 
+/* Before the free list follows a free slot's link: an overflow of more than
+   the guard bytes may have overwritten it.  A sound link is NULL or another
+   free slot of the same pool, already carved. */
+static NOINLINE void dbg_check_link(cgc_pool *p, pool_desc *pl, block *slot)
+{
+    dbg_prefix *d = (dbg_prefix *)slot;
+    uintptr_t next = (uintptr_t)d->next, mem = (uintptr_t)pl->mem;
+    if (next == 0)
+        return;
+    if (next < mem || next - mem >= pl->carve || (next - mem) % pl->stride != 0
+        || ((dbg_prefix *)next)->state != STATE_FREE)
+        report(p, "cyclegc pool: free block %p (size class %zu bytes) has a corrupted "
+               "header (overflow of the block before it?)",
+               (void *)((unsigned char *)slot + DBG_PREFIX), CLASS_SIZE(pl->cls));
+}
+
 /* Checks a small block being released; returns its slot. */
 static NOINLINE block *dbg_on_release(cgc_pool *p, pool_desc *pl, void *ptr)
 {
@@ -982,6 +987,14 @@ CGC_API cgc_pool *cgc_pool_new(void)
         return NULL;
     p->debug = debug_from_env();
     p->nfast = p->debug ? 0 : NCLASSES;
+    p->page_pools = 1;
+#if POOL_HAVE_MMAP
+    {
+        long page = sysconf(_SC_PAGESIZE);
+        if (page > (long)POOL_SIZE)
+            p->page_pools = (unsigned)((unsigned long)page >> POOL_SHIFT);
+    }
+#endif
     p->large.next = p->large.prev = &p->large;
     return p;
 }
@@ -1025,6 +1038,8 @@ static NOINLINE void *alloc_slow(cgc_pool *p, size_t size)
             return NULL;
     }
     b = pl->free;
+    if (UNLIKELY(p->debug))
+        dbg_check_link(p, pl, b);
     pl->free = b->next;
     pl->nused++;
     p->cls[c].inuse++;
@@ -1123,16 +1138,23 @@ CGC_API size_t cgc_pool_trim(cgc_pool *p)
     for (arena *a = p->all; a != NULL; a = a->anext) {
         uint64_t m = a->freemask & a->dirtymask;
         while (m != 0) {
-            unsigned i = ctz64(m), len;
-            uint64_t rest = ~(m >> i), run;
+            unsigned i = ctz64(m), len, k = p->page_pools, lo, hi;
+            uint64_t rest = ~(m >> i), run, done;
             len = rest == 0 ? POOLS_PER_ARENA - i : ctz64(rest);
             run = (len == 64 ? ~(uint64_t)0 : (((uint64_t)1 << len) - 1)) << i;
-            if (madvise((void *)(a->base + ((uintptr_t)i << POOL_SHIFT)),
-                        (size_t)len << POOL_SHIFT, MADV_DONTNEED) == 0) {
-                a->dirtymask &= ~run;
-                n += (size_t)popcount64(run) << POOL_SHIFT;
-            }
             m &= ~run;
+            /* madvise works on whole pages: with pages larger than a pool,
+               decommit only the pages that hold nothing but free pools. */
+            lo = (i + k - 1) / k * k;
+            hi = (i + len) / k * k;
+            if (hi <= lo)
+                continue;
+            done = (hi - lo == 64 ? ~(uint64_t)0 : (((uint64_t)1 << (hi - lo)) - 1)) << lo;
+            if (madvise((void *)(a->base + ((uintptr_t)lo << POOL_SHIFT)),
+                        (size_t)(hi - lo) << POOL_SHIFT, MADV_DONTNEED) == 0) {
+                a->dirtymask &= ~done;
+                n += (size_t)(hi - lo) << POOL_SHIFT;
+            }
         }
     }
 #endif
