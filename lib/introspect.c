@@ -298,7 +298,8 @@ int cgc_dump_dot(cgc_heap *h, FILE *out, int what)
         c.sorted = malloc((c.nsorted ? c.nsorted : 1) * sizeof *c.sorted);
         if (c.sorted == NULL)
             return CGC_ENOMEM;
-        memcpy(c.sorted, h->garbage, c.nsorted * sizeof *c.sorted);
+        if (c.nsorted > 0)
+            memcpy(c.sorted, h->garbage, c.nsorted * sizeof *c.sorted);
         qsort(c.sorted, c.nsorted, sizeof *c.sorted, compare_ptr);
         c.member = member_garbage;
     } else if (what == CGC_DOT_UNREACHABLE) {
