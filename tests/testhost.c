@@ -103,7 +103,9 @@ static void op_clear(void *obj)
 
 static void op_decref(void *obj)
 {
-    th_decref(node_of(obj, "decref"));
+    th_node *n = node_of(obj, "decref");
+    n->t->decref_op_calls++;
+    th_decref(n);
 }
 
 static void op_finalize(void *obj)
@@ -206,6 +208,8 @@ static size_t op_describe(void *obj, char *buf, size_t len)
     n->t->describe_calls++;
     if (len == 0)
         return 0;
+    if (n->t->describe_hook != NULL)
+        return n->t->describe_hook(n, buf, len);
     th_describe_node(n, buf, len);
     return strlen(buf);
 }

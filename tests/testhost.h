@@ -126,6 +126,12 @@ struct th_heap {
     long al_malloc_calls, al_free_calls, al_live, al_fail_after;
     size_t al_last_size;
     struct al_prefix *al_blocks;   /* live blocks (freed by th_heap_free) */
+
+    /* ops.decref calls (the collector giving back a reference it took) */
+    long decref_op_calls;
+    /* When set, the describe op writes what this returns instead of
+       "node#ID(kind)" (describe_calls still counts); NULL by default. */
+    size_t (*describe_hook)(const th_node *n, char *buf, size_t len);
 };
 
 /* Heaps.  Thresholds as cgc_config.thresholds (all 0: defaults). */
