@@ -311,7 +311,8 @@ CGC_API int cgc_dump_dot(cgc_heap *h, FILE *out, int what);
  * outermost cgc_trashcan_end.  Any chain length is freed in bounded stack.
  * ops->dealloc is required for queuing: without it cgc_trashcan_begin always
  * returns 1 (no deferral).  cgc_trashcan_end must be called once for every
- * cgc_trashcan_begin that returned 1.
+ * cgc_trashcan_begin that returned 1 (with a NULL heap, begin returns 1 and
+ * end does nothing; a NULL obj is never queued but still counts a level).
  */
 #define CGC_TRASHCAN_DEPTH 50
 CGC_API int  cgc_trashcan_begin(cgc_heap *h, void *obj);  /* 0: obj was queued, return at once */
@@ -344,8 +345,9 @@ typedef struct cgc_pool_stats {
 CGC_API cgc_pool *cgc_pool_new(void);
 CGC_API void      cgc_pool_destroy(cgc_pool *p);          /* returns all its memory to the OS */
 CGC_API void     *cgc_pool_alloc(cgc_pool *p, size_t size);   /* 16-byte aligned; size 0 gives a unique
-                                                 minimal block; NULL only when memory runs out */
-CGC_API void      cgc_pool_release(cgc_pool *p, void *ptr);   /* NULL is a no-op */
+                                                 minimal block; NULL only when memory runs out
+                                                 (or p is NULL) */
+CGC_API void      cgc_pool_release(cgc_pool *p, void *ptr);   /* NULL is a no-op (ptr or p) */
 CGC_API int       cgc_pool_get_stats(const cgc_pool *p, cgc_pool_stats *out);
 CGC_API size_t    cgc_pool_trim(cgc_pool *p);             /* return free memory to the OS; bytes returned */
 CGC_API cgc_pool *cgc_heap_pool(cgc_heap *h);             /* the heap's built-in pool, NULL with a host allocator */

@@ -1053,6 +1053,8 @@ static NOINLINE void *alloc_slow(cgc_pool *p, size_t size)
 CGC_API void *cgc_pool_alloc(cgc_pool *p, size_t size)
 {
     size_t c = (size - 1) >> ALIGN_SHIFT;      /* size 0 wraps: slow path */
+    if (UNLIKELY(p == NULL))
+        return NULL;
     if (LIKELY(c < p->nfast)) {
         pool_desc *pl = p->cls[c].head;
         if (LIKELY(pl != NULL)) {
@@ -1089,7 +1091,10 @@ static NOINLINE void dbg_release_small(cgc_pool *p, pool_desc *pl, void *ptr)
 
 CGC_API void cgc_pool_release(cgc_pool *p, void *ptr)
 {
-    arena *a = radix_get(p, (uintptr_t)ptr);
+    arena *a;
+    if (UNLIKELY(p == NULL))
+        return;
+    a = radix_get(p, (uintptr_t)ptr);
     if (LIKELY(a != NULL)) {
         pool_desc *pl = &a->pools[((uintptr_t)ptr >> POOL_SHIFT) & (POOLS_PER_ARENA - 1)];
         if (UNLIKELY(p->debug))

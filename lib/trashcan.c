@@ -17,9 +17,9 @@
 int cgc_trashcan_begin(cgc_heap *h, void *obj)
 {
     cgc_hdr *g;
-    if (h == NULL || obj == NULL)
-        return 1;
-    if (h->trash_depth < CGC_TRASHCAN_DEPTH || h->ops.dealloc == NULL) {
+    if (h == NULL)
+        return 1;                       /* nothing to count: cgc_trashcan_end(NULL) is a no-op */
+    if (obj == NULL || h->trash_depth < CGC_TRASHCAN_DEPTH || h->ops.dealloc == NULL) {
         h->trash_depth++;
         return 1;
     }
