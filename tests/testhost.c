@@ -239,6 +239,8 @@ static void *al_malloc(void *ctx, size_t size)
         return NULL;
     if (t->al_fail_after > 0)
         t->al_fail_after--;
+    if (size > ((size_t)1 << (sizeof(size_t) > 4 ? 40 : 30)))  /* absurd: refuse, as malloc would */
+        return NULL;
     size_t sz = (size + 15) & ~(size_t)15;
     al_prefix *p = aligned_alloc(16, sz + AL_PREFIX);
     if (p == NULL)
