@@ -123,8 +123,9 @@ typedef struct cgc_heap cgc_heap;
 CGC_API cgc_heap *cgc_heap_new(const cgc_config *cfg);
 /* NULL is a no-op. Releases the heap's own memory and, with the built-in allocator,
    every block it handed out: objects still alive become invalid. It does not call host
-   callbacks.  Calling it from inside a collection of the same heap is a host bug and
-   goes to the fatal handler. */
+   callbacks.  Calling it from inside a collection, a cgc_get_objects walk or a
+   trashcan-bracketed dealloc of the same heap is a host bug and goes to the fatal
+   handler. */
 CGC_API void      cgc_heap_free(cgc_heap *h);
 
 /* ------------------------------------------------------------------ */
@@ -258,12 +259,13 @@ CGC_API void   cgc_garbage_clear(cgc_heap *h);                 /* drops those re
 
 /* Introspection: visit stops early on a nonzero return, which is returned.
    generation -1: all three generations (never the permanent one); otherwise 0..2, else
-   CGC_EINVAL.  fn may untrack or free objects and track new ones; a collection asked for
-   while the walk runs returns 0. */
+   CGC_EINVAL.  fn may untrack or free objects, track new ones (not visited) and freeze;
+   a collection asked for while the walk runs returns 0; a second walk started from fn
+   (cgc_get_objects, cgc_get_referrers) returns CGC_EBUSY. */
 CGC_API int cgc_get_objects(cgc_heap *h, int generation, cgc_visit_fn fn, void *arg);
 /* As gc.get_referrers: visits, once each, every object of generations 0..2 whose traverse
-   reports target.  CGC_EINVAL for NULL h, target or fn.  fn may do what cgc_get_objects'
-   fn may. */
+   reports target.  CGC_EINVAL for NULL h, target or fn; CGC_EBUSY inside a walk.  fn may
+   do what cgc_get_objects' fn may. */
 CGC_API int cgc_get_referrers(cgc_heap *h, void *target, cgc_visit_fn fn, void *arg);
 /* As gc.get_referents: visits what obj's traverse reports (obj may be untracked).
    CGC_EINVAL for NULL h, obj or fn. */

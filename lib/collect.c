@@ -58,14 +58,17 @@ static void validate_list(cgc_heap *h, cgc_hdr *head, uintptr_t collecting)
 /* 1. update_refs: gc_refs = the host's reference count              */
 /* ---------------------------------------------------------------- */
 
+/* A count too large for the bits of prev above the flags (an "immortal"
+   object, say) is clamped: references from inside the set can never add up
+   to REFS_MAX, so the object still shows references from outside. */
 static void update_refs(cgc_heap *h, cgc_hdr *young)
 {
     for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g)) {
-        intptr_t rc = obj_refcnt(h, OBJ(g));
+        int64_t rc = obj_refcnt(h, OBJ(g));
         if (rc <= 0)
             cgc__fatal(h, "a tracked object has a reference count <= 0 "
                           "(freed while tracked, or a dealloc left it tracked)", OBJ(g));
-        hdr_reset_refs(g, (uintptr_t)rc);
+        hdr_reset_refs(g, (uint64_t)rc > REFS_MAX ? REFS_MAX : (uintptr_t)rc);
     }
 }
 
@@ -372,7 +375,7 @@ static void collect_generation(cgc_heap *h, int generation, size_t examined[],
         cgc__count_add(h, generation + 1, 1);
     for (i = 0; i <= generation; i++)
         cgc__count_set(h, i, 0);
-    if (h->debug & CGC_DEBUG_STATS)
+    if (examined != NULL)
         for (i = 0; i <= generation; i++)
             examined[i] = list_size(&h->gen[i]);
     for (i = 0; i < generation; i++)
@@ -433,16 +436,19 @@ long cgc__collect_main(cgc_heap *h, int generation)
 {
     cgc_collect_info info = { generation, 0, 0, 0 };
     size_t examined[NUM_GENERATIONS] = { 0 };
+    int stats_line;                     /* decided once: callbacks may change h->debug */
     uint64_t t0;
 
     cgc_atomic_store(&h->collecting, 1);
     h->pending = 0;
     cgc__run_callbacks(h, CGC_PHASE_START, &info);
 
+    stats_line = (h->debug & CGC_DEBUG_STATS) != 0;
     t0 = cgc__now_ns();
-    collect_generation(h, generation, examined, &info.collected, &info.uncollectable);
+    collect_generation(h, generation, stats_line ? examined : NULL, &info.collected,
+                       &info.uncollectable);
     info.duration_ns = cgc__now_ns() - t0;
-    if (h->debug & CGC_DEBUG_STATS)
+    if (stats_line)
         cgc__log_stats(h, generation, examined, info.collected + info.uncollectable,
                        info.uncollectable, info.duration_ns);
 

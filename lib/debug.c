@@ -85,8 +85,8 @@ _Noreturn void cgc__fatal(cgc_heap *h, const char *what, void *obj)
     char desc[256], msg[512];
     if (obj != NULL) {
         cgc__describe(h, obj, desc, sizeof desc);
-        snprintf(msg, sizeof msg, "cyclegc: host bug: %s: %s (at %p, reference count %ld)",
-                 what, desc, obj, (long)obj_refcnt(h, obj));
+        snprintf(msg, sizeof msg, "cyclegc: host bug: %s: %s (at %p, reference count %lld)",
+                 what, desc, obj, (long long)obj_refcnt(h, obj));
     } else {
         snprintf(msg, sizeof msg, "cyclegc: host bug: %s", what);
     }

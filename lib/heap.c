@@ -105,8 +105,9 @@ void cgc_heap_free(cgc_heap *h)
 {
     if (h == NULL)
         return;
-    if (cgc_atomic_load(&h->collecting))
-        cgc__fatal(h, "cgc_heap_free called while this heap is collecting", NULL);
+    if (cgc_atomic_load(&h->collecting) || h->walking || h->trash_depth > 0 || h->trash_draining)
+        cgc__fatal(h, "cgc_heap_free called while this heap is collecting, walking its "
+                      "objects or running a dealloc bracketed by the trashcan", NULL);
     if (h->mem.destroy != NULL)
         h->mem.destroy(h->mem.ctx);
     free(h->callbacks);
@@ -327,6 +328,10 @@ void cgc_freeze(cgc_heap *h)
     for (int i = 0; i < NUM_GENERATIONS; i++) {
         list_merge(&h->gen[i], &h->permanent);
         cgc__count_set(h, i, 0);
+    }
+    if (h->walk_todo != NULL) {         /* called from a cgc_get_objects callback */
+        list_merge(h->walk_seen, &h->permanent);
+        list_merge(h->walk_todo, &h->permanent);
     }
 }
 

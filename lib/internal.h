@@ -63,6 +63,7 @@ typedef struct cgc_hdr {
 #define PREV_COLLECTING    ((uintptr_t)2)
 #define PREV_FLAGS         ((uintptr_t)3)
 #define REFS_SHIFT         2
+#define REFS_MAX           (UINTPTR_MAX >> REFS_SHIFT)   /* larger counts are clamped */
 
 #define HDR(obj)   ((cgc_hdr *)((char *)(obj) - CGC_HDR_SIZE))
 #define OBJ(g)     ((void *)((char *)(g) + CGC_HDR_SIZE))
@@ -197,7 +198,8 @@ struct cgc_heap {
     volatile AO_t collecting;            /* 1 while a collection runs */
     volatile AO_t requested;             /* set by cgc_request_collection */
     int pending;                         /* CGC_DEFERRED: thresholds asked */
-    unsigned walking;                    /* cgc_get_objects in progress */
+    int walking;                         /* cgc_get_objects in progress */
+    cgc_hdr *walk_todo, *walk_seen;      /* its private lists (see introspect.c) */
 
     size_t long_lived_total;             /* survivors of the last full collection */
     size_t long_lived_pending;           /* promoted into gen 2 since then */
@@ -222,17 +224,17 @@ struct cgc_heap {
 };
 
 /* Reading and adjusting the host's reference count. */
-static inline intptr_t obj_refcnt(const cgc_heap *h, const void *obj)
+static inline int64_t obj_refcnt(const cgc_heap *h, const void *obj)
 {
     const char *p = (const char *)obj + h->ops.refcnt_offset;
     if (h->ops.refcnt_width == 4) {
         int32_t v;
         memcpy(&v, p, 4);
-        return (intptr_t)v;
+        return v;
     } else {
         int64_t v;
         memcpy(&v, p, 8);
-        return (intptr_t)v;
+        return v;
     }
 }
 static inline void obj_incref(const cgc_heap *h, void *obj)

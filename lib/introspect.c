@@ -32,15 +32,19 @@
  * The list being walked is first set aside, and each object is moved to a
  * "seen" list before fn runs, so fn may untrack or free any object and
  * track new ones (those land in the live generation list and are not
- * visited).  Collections wait until the walk is over.
+ * visited).  The heap knows both private lists, so a cgc_freeze from fn
+ * freezes them too.  Collections wait until the walk is over; a second walk
+ * from inside fn is refused (CGC_EBUSY), as it could not see them.
  */
-static int walk_generation(cgc_hdr *gen, cgc_visit_fn fn, void *arg)
+static int walk_generation(cgc_heap *h, cgc_hdr *gen, cgc_visit_fn fn, void *arg)
 {
     cgc_hdr todo, seen;
     int rc = 0;
     list_init(&todo);
     list_init(&seen);
     list_merge(gen, &todo);
+    h->walk_todo = &todo;
+    h->walk_seen = &seen;
     while (rc == 0 && !list_is_empty(&todo)) {
         cgc_hdr *g = hdr_next(&todo);
         list_move(g, &seen);
@@ -49,6 +53,7 @@ static int walk_generation(cgc_hdr *gen, cgc_visit_fn fn, void *arg)
     list_merge(&todo, &seen);           /* visited, then not visited, */
     list_merge(gen, &seen);             /* then what fn tracked */
     list_merge(&seen, gen);
+    h->walk_todo = h->walk_seen = NULL;
     return rc;
 }
 
@@ -57,12 +62,14 @@ int cgc_get_objects(cgc_heap *h, int generation, cgc_visit_fn fn, void *arg)
     int rc = 0, first, last;
     if (h == NULL || fn == NULL || generation < -1 || generation >= NUM_GENERATIONS)
         return CGC_EINVAL;
+    if (h->walking)
+        return CGC_EBUSY;
     first = generation < 0 ? 0 : generation;
     last = generation < 0 ? NUM_GENERATIONS - 1 : generation;
-    h->walking++;
+    h->walking = 1;
     for (int i = first; rc == 0 && i <= last; i++)
-        rc = walk_generation(&h->gen[i], fn, arg);
-    h->walking--;
+        rc = walk_generation(h, &h->gen[i], fn, arg);
+    h->walking = 0;
     return rc;
 }
 
@@ -174,7 +181,8 @@ static int analysis_search(analysis *a)
             && !hdr_is_collecting(a->goal))
             return 1;
     }
-    return 0;
+    /* Also right if a traverse failed to pass visit's nonzero return on. */
+    return a->goal != NULL && !hdr_is_collecting(a->goal);
 }
 
 /* Every header as it was before analysis_begin. */

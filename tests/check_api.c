@@ -1136,6 +1136,90 @@ START_TEST(test_heap_pool_report)
 }
 END_TEST
 
+/* A count too large for the header's gc_refs bits (an "immortal" object)
+   is clamped, never wrapped to zero: the object stays alive. */
+START_TEST(test_huge_refcount)
+{
+    th_heap *t = th_quiet_heap(0);
+    th_node *n = th_new(t, TH_PLAIN, 1);
+    th_link(n, 0, n);                        /* refcount 2: one external */
+    n->refcnt = (int64_t)1 << 62;
+    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
+    ck_assert_int_eq(t->live, 1);
+    n->refcnt = INT64_MAX;
+    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
+    ck_assert_int_eq(t->live, 1);
+    n->refcnt = 2;
+    th_decref(n);
+    ck_assert_int_eq(cgc_collect(t->h, 2), 1);
+    ck_assert_int_eq(t->live, 0);
+    th_heap_free(t);
+}
+END_TEST
+
+static int count_one(void *obj, void *arg)
+{
+    (void)obj;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+/* cgc_freeze from inside a walk freezes what the walk had set aside too; a
+   walk inside a walk is refused. */
+static int freeze_and_nest(void *obj, void *arg)
+{
+    th_heap *t = arg;
+    size_t n = 0;
+    (void)obj;
+    ck_assert_int_eq(cgc_get_objects(t->h, -1, count_one, &n), CGC_EBUSY);
+    ck_assert_int_eq(cgc_get_referrers(t->h, obj, count_one, &n), CGC_EBUSY);
+    ck_assert_uint_eq(n, 0);
+    cgc_freeze(t->h);
+    return 0;
+}
+
+START_TEST(test_freeze_inside_walk)
+{
+    th_heap *t = th_quiet_heap(0);
+    th_node *a = th_new(t, TH_PLAIN, 0), *b = th_new(t, TH_PLAIN, 0), *c = th_new(t, TH_PLAIN, 0);
+    size_t n = 0;
+    ck_assert_int_eq(cgc_get_objects(t->h, 0, freeze_and_nest, t), CGC_OK);
+    ck_assert_uint_eq(cgc_get_freeze_count(t->h), 3);
+    ck_assert_int_eq(cgc_get_objects(t->h, -1, count_one, &n), CGC_OK);
+    ck_assert_uint_eq(n, 0);
+    cgc_unfreeze(t->h);
+    ck_assert_int_eq(cgc_get_objects(t->h, 2, count_one, &n), CGC_OK);
+    ck_assert_uint_eq(n, 3);
+    th_decref(a);
+    th_decref(b);
+    th_decref(c);
+    th_heap_free(t);
+}
+END_TEST
+
+static void exit_7(void *ctx, const char *msg)
+{
+    (void)ctx;
+    _exit(strstr(msg, "cgc_heap_free") != NULL ? 7 : 8);
+}
+
+static int free_heap_in_walk(void *obj, void *arg)
+{
+    (void)obj;
+    cgc_heap_free(arg);
+    return 0;
+}
+
+START_TEST(test_heap_free_inside_walk)
+{
+    th_heap *t = th_quiet_heap(0);
+    th_new(t, TH_PLAIN, 0);
+    cgc_set_fatal_handler(t->h, exit_7, NULL);
+    cgc_get_objects(t->h, -1, free_heap_in_walk, t->h);
+    _exit(0);
+}
+END_TEST
+
 static Suite *api_suite(void)
 {
     Suite *s = suite_create("api");
@@ -1187,6 +1271,9 @@ static Suite *api_suite(void)
     tcase_add_test(tc, test_debug_flags);
     tcase_add_test(tc, test_garbage_range);
     tcase_add_test(tc, test_heap_pool);
+    tcase_add_test(tc, test_huge_refcount);
+    tcase_add_test(tc, test_freeze_inside_walk);
+    tcase_add_exit_test(tc, test_heap_free_inside_walk, 7);
     tcase_add_exit_test(tc, test_heap_pool_report, 5);
     suite_add_tcase(s, tc);
     return s;
