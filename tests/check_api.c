@@ -279,23 +279,6 @@ END_TEST
 /* Bad arguments                                                       */
 /* ------------------------------------------------------------------ */
 
-static int never_visit(void *o, void *a)
-{
-    (void)o;
-    (void)a;
-    ck_abort_msg("visit called");
-    return 0;
-}
-
-static void never_cb(cgc_heap *h, cgc_phase p, const cgc_collect_info *i, void *c)
-{
-    (void)h;
-    (void)p;
-    (void)i;
-    (void)c;
-    ck_abort_msg("callback called");
-}
-
 START_TEST(test_null_heap)
 {
     th_heap *t = busy_heap();
@@ -326,15 +309,15 @@ START_TEST(test_null_heap)
     cgc_unfreeze(NULL);
     ck_assert_uint_eq(cgc_get_freeze_count(NULL), 0);
     ck_assert_int_eq(cgc_get_stats(NULL, 0, &st), CGC_EINVAL);
-    ck_assert_int_eq(cgc_add_callback(NULL, never_cb, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_remove_callback(NULL, never_cb, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_add_callback(NULL, th_never_cb, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_remove_callback(NULL, th_never_cb, NULL), CGC_EINVAL);
     cgc_set_debug(NULL, CGC_DEBUG_STATS);
     ck_assert_uint_eq(cgc_get_debug(NULL), 0);
     cgc_set_fatal_handler(NULL, NULL, NULL);
     ck_assert_uint_eq(cgc_garbage_count(NULL), 0);
     ck_assert_ptr_null(cgc_garbage_get(NULL, 0));
     cgc_garbage_clear(NULL);
-    ck_assert_int_eq(cgc_get_objects(NULL, -1, never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_objects(NULL, -1, th_never_visit, NULL), CGC_EINVAL);
     cgc_heap_free(NULL);
     same(t, &s, "a call with a NULL heap");
     ck_assert_int_eq(cgc_is_tracked(u), 0);
@@ -378,7 +361,7 @@ START_TEST(test_bad_generation)
     const int bad[] = { -2, 3, 4, 1000, -1000, INT_MIN, INT_MAX };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(cgc_collect(t->h, bad[i]), CGC_EINVAL);
-        ck_assert_int_eq(cgc_get_objects(t->h, bad[i], never_visit, NULL), CGC_EINVAL);
+        ck_assert_int_eq(cgc_get_objects(t->h, bad[i], th_never_visit, NULL), CGC_EINVAL);
         cgc_gen_stats st;
         memset(&st, 0x5a, sizeof st);
         ck_assert_int_eq(cgc_get_stats(t->h, bad[i], &st), CGC_EINVAL);
@@ -834,8 +817,8 @@ static void busy_cb(cgc_heap *h, cgc_phase p, const cgc_collect_info *i, void *c
     int k = p == CGC_PHASE_STOP;
     b->calls++;
     b->nested[k] = cgc_collect(h, 0);
-    b->add_rc[k] = cgc_add_callback(h, never_cb, NULL);
-    b->rm_rc[k] = cgc_remove_callback(h, never_cb, NULL);
+    b->add_rc[k] = cgc_add_callback(h, th_never_cb, NULL);
+    b->rm_rc[k] = cgc_remove_callback(h, th_never_cb, NULL);
     b->rm_self_rc[k] = cgc_remove_callback(h, busy_cb, ctx);
 }
 
@@ -863,7 +846,7 @@ START_TEST(test_callback_reentrancy)
     ck_assert_uint_eq(log->n, 2);
     /* still registered, and removable now */
     ck_assert_int_eq(cgc_remove_callback(t->h, busy_cb, &b), CGC_OK);
-    ck_assert_int_eq(cgc_remove_callback(t->h, never_cb, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_remove_callback(t->h, th_never_cb, NULL), CGC_EINVAL);
     cgc_collect(t->h, 2);
     ck_assert_int_eq(b.calls, 2);
     ck_assert_uint_eq(log->n, 4);
@@ -877,7 +860,7 @@ static int fin_add_rc = 99;
 static void add_in_finalizer(th_heap *t, th_node *n)
 {
     (void)n;
-    fin_add_rc = cgc_add_callback(t->h, never_cb, NULL);
+    fin_add_rc = cgc_add_callback(t->h, th_never_cb, NULL);
 }
 
 START_TEST(test_callback_add_in_finalizer)
@@ -887,7 +870,7 @@ START_TEST(test_callback_add_in_finalizer)
     th_decref(th_ring(t, TH_FINALIZER, 1, NULL));
     ck_assert_int_eq(cgc_collect(t->h, 2), 1);
     ck_assert_int_eq(fin_add_rc, CGC_EBUSY);
-    cgc_collect(t->h, 2);                 /* never_cb was not added */
+    cgc_collect(t->h, 2);                 /* th_never_cb was not added */
     th_heap_free(t);
 }
 END_TEST

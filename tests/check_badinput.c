@@ -112,23 +112,6 @@ static void unchanged(th_heap *t, const state *a, const char *what)
 /* Host functions that must never run                                  */
 /* ------------------------------------------------------------------ */
 
-static int never_visit(void *o, void *a)
-{
-    (void)o;
-    (void)a;
-    ck_abort_msg("a visit function ran on a bad call");
-    return 0;
-}
-
-static void never_cb(cgc_heap *h, cgc_phase p, const cgc_collect_info *i, void *c)
-{
-    (void)h;
-    (void)p;
-    (void)i;
-    (void)c;
-    ck_abort_msg("a callback registered by a bad call ran");
-}
-
 static void never_log(void *ctx, const char *line)
 {
     (void)ctx;
@@ -324,9 +307,9 @@ static void walk_null_heap(th_heap *t, FILE *f)
         ck_assert_int_eq(cgc_get_stats(NULL, g, &st), CGC_EINVAL);
     ck_assert_int_eq(cgc_get_stats(NULL, 0, NULL), CGC_EINVAL);
     ck_assert(memcmp(&st, &st0, sizeof st) == 0);
-    ck_assert_int_eq(cgc_add_callback(NULL, never_cb, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_add_callback(NULL, th_never_cb, NULL), CGC_EINVAL);
     ck_assert_int_eq(cgc_add_callback(NULL, NULL, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_remove_callback(NULL, never_cb, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_remove_callback(NULL, th_never_cb, NULL), CGC_EINVAL);
     cgc_set_debug(NULL, CGC_DEBUG_LEAK | CGC_DEBUG_STATS);
     ck_assert_uint_eq(cgc_get_debug(NULL), 0);
     cgc_set_log(NULL, never_log, NULL);
@@ -337,11 +320,11 @@ static void walk_null_heap(th_heap *t, FILE *f)
     ck_assert_ptr_null(cgc_garbage_get(NULL, 0));
     ck_assert_ptr_null(cgc_garbage_get(NULL, SIZE_MAX));
     cgc_garbage_clear(NULL);
-    ck_assert_int_eq(cgc_get_objects(NULL, -1, never_visit, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_get_objects(NULL, 0, never_visit, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_get_referrers(NULL, some, never_visit, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_get_referents(NULL, some, never_visit, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_explain_alive(NULL, some, never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_objects(NULL, -1, th_never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_objects(NULL, 0, th_never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_referrers(NULL, some, th_never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_referents(NULL, some, th_never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_explain_alive(NULL, some, th_never_visit, NULL), CGC_EINVAL);
     for (int what = CGC_DOT_ALL; what <= CGC_DOT_UNREACHABLE; what++)
         ck_assert_int_eq(cgc_dump_dot(NULL, f, what), CGC_EINVAL);
     ck_assert_int_eq(cgc_dump_dot(NULL, NULL, CGC_DOT_ALL), CGC_EINVAL);
@@ -371,14 +354,14 @@ static void walk_null_args(th_heap *t, FILE *f)
     ck_assert_int_eq(cgc_add_callback(h, NULL, NULL), CGC_EINVAL);
     ck_assert_int_eq(cgc_add_callback(h, NULL, h), CGC_EINVAL);
     ck_assert_int_eq(cgc_remove_callback(h, NULL, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_remove_callback(h, never_cb, NULL), CGC_EINVAL);   /* absent */
+    ck_assert_int_eq(cgc_remove_callback(h, th_never_cb, NULL), CGC_EINVAL);   /* absent */
     for (int g = -1; g < 3; g++)
         ck_assert_int_eq(cgc_get_objects(h, g, NULL, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_get_referrers(h, NULL, never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_referrers(h, NULL, th_never_visit, NULL), CGC_EINVAL);
     ck_assert_int_eq(cgc_get_referrers(h, some, NULL, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_get_referents(h, NULL, never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_get_referents(h, NULL, th_never_visit, NULL), CGC_EINVAL);
     ck_assert_int_eq(cgc_get_referents(h, some, NULL, NULL), CGC_EINVAL);
-    ck_assert_int_eq(cgc_explain_alive(h, NULL, never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_explain_alive(h, NULL, th_never_visit, NULL), CGC_EINVAL);
     ck_assert_int_eq(cgc_explain_alive(h, some, NULL, NULL), CGC_EINVAL);
     for (int what = CGC_DOT_ALL; what <= CGC_DOT_UNREACHABLE; what++)
         ck_assert_int_eq(cgc_dump_dot(h, NULL, what), CGC_EINVAL);
@@ -395,7 +378,7 @@ static void walk_bad_generations(th_heap *t)
         memset(&st, 0x77, sizeof st);
         st0 = st;
         ck_assert_int_eq(cgc_collect(h, g), CGC_EINVAL);
-        ck_assert_int_eq(cgc_get_objects(h, g, never_visit, NULL), CGC_EINVAL);
+        ck_assert_int_eq(cgc_get_objects(h, g, th_never_visit, NULL), CGC_EINVAL);
         ck_assert_int_eq(cgc_get_stats(h, g, &st), CGC_EINVAL);
         ck_assert_msg(memcmp(&st, &st0, sizeof st) == 0,
                       "cgc_get_stats(%d) wrote its output", g);
@@ -456,7 +439,7 @@ static void walk_bad_objects(th_heap *t)
     ck_assert_ptr_nonnull(u);
     int c0[3], c1[3];
     cgc_get_count(t->h, c0);
-    ck_assert_int_eq(cgc_explain_alive(t->h, u, never_visit, NULL), CGC_EINVAL);
+    ck_assert_int_eq(cgc_explain_alive(t->h, u, th_never_visit, NULL), CGC_EINVAL);
     cgc_untrack(t->h, u);                        /* not tracked: no-op */
     ck_assert_int_eq(cgc_is_tracked(u), 0);
     ck_assert_int_eq(cgc_is_finalized(u), 0);

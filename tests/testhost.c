@@ -624,3 +624,20 @@ int th_run_suite(Suite *s)
     srunner_free(sr);
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+int th_never_visit(void *obj, void *arg)
+{
+    (void)obj;
+    (void)arg;
+    ck_abort_msg("a visit function ran on a call that should have been refused");
+    return 0;
+}
+
+void th_never_cb(cgc_heap *h, cgc_phase phase, const cgc_collect_info *info, void *ctx)
+{
+    (void)h;
+    (void)phase;
+    (void)info;
+    (void)ctx;
+    ck_abort_msg("a callback registered by a refused call ran");
+}

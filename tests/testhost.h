@@ -136,6 +136,10 @@ struct th_heap {
 
 /* Heaps.  Thresholds as cgc_config.thresholds (all 0: defaults). */
 th_heap *th_heap_new(unsigned flags, int t0, int t1, int t2);
+/* A visit function and a collection callback that fail the test if they
+   ever run (passed with bad arguments that must be refused). */
+int th_never_visit(void *obj, void *arg);
+void th_never_cb(cgc_heap *h, cgc_phase phase, const cgc_collect_info *info, void *ctx);
 /* Runs a suite (CK_ENV verbosity); EXIT_SUCCESS when every check passed. */
 int th_run_suite(Suite *s);
 /* A heap with automatic collection off and nothing tracked yet (asserts). */
