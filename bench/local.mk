@@ -1,0 +1,22 @@
+## bench/local.mk -- benchmarks (included by Makefile.am; not part of make check).
+
+bench: bench-alloc
+
+bench-alloc:
+	$(SHELL) $(srcdir)/bench/run-alloc
+
+.PHONY: bench bench-alloc
+
+# bench/gcbench: collector speed per node on five shapes (bench/README.md).
+# Built by make (so it never rots), run by "make bench-gc" and bench/compare.
+noinst_PROGRAMS += bench/gcbench
+bench_gcbench_SOURCES = bench/gcbench.c
+bench_gcbench_CPPFLAGS = -I$(top_srcdir)/include $(AM_CPPFLAGS)
+bench_gcbench_LDFLAGS = -no-install
+bench_gcbench_LDADD = lib/libcyclegc.la
+
+bench: bench-gc
+bench-gc: bench/gcbench$(EXEEXT)
+	./bench/gcbench$(EXEEXT) --n 1000000
+
+.PHONY: bench-gc

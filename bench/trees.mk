@@ -1,0 +1,1 @@
+## bench/trees.mk -- the GCBench-style back-linked trees benchmark (included by Makefile.am).

@@ -1,0 +1,1 @@
+## examples/minilisp/local.mk -- the minilisp example (included by Makefile.am).
