@@ -73,28 +73,97 @@ static void update_refs(cgc_heap *h, cgc_hdr *young)
 }
 
 /* ---------------------------------------------------------------- */
+/* Visiting with prefetch                                            */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Steps 2 and 3 visit every reference of every object, and a referent's
+ * header is seldom in cache: on a large heap each visit would wait for
+ * memory.  So a visit only prefetches the referent's header and queues it;
+ * the work on it happens PREFETCH_DEPTH visits later, when the header has
+ * arrived.  The queue is a small ring on the C stack.  drain() finishes
+ * what is queued; each phase drains before it ends.
+ */
+#define PREFETCH_DEPTH 64u               /* a power of two */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define prefetch_for_write(p) __builtin_prefetch((p), 1, 3)
+#else
+#define prefetch_for_write(p) ((void)(p))
+#endif
+
+typedef struct visit_queue {
+    cgc_hdr *item[PREFETCH_DEPTH];       /* a ring; free slots hold &idle */
+    unsigned pos;                        /* the slot to reuse next: the oldest */
+    unsigned queued;                     /* pushes since the last drain */
+    cgc_heap *h;
+    cgc_hdr *young;                      /* step 3: the list being scanned */
+    cgc_hdr idle;                        /* outside any set: work on it is a no-op */
+} visit_queue;
+
+static void queue_init(visit_queue *q, cgc_heap *h, cgc_hdr *young)
+{
+    q->idle.next = q->idle.prev = 0;
+    for (unsigned i = 0; i < PREFETCH_DEPTH; i++)
+        q->item[i] = &q->idle;
+    q->pos = q->queued = 0;
+    q->h = h;
+    q->young = young;
+}
+
+/* Queues g and returns the oldest item, pushed out (maybe &q->idle). */
+static inline cgc_hdr *queue_push(visit_queue *q, cgc_hdr *g)
+{
+    cgc_hdr *out = q->item[q->pos];
+    prefetch_for_write(g);
+    q->item[q->pos] = g;
+    q->pos = (q->pos + 1) % PREFETCH_DEPTH;
+    q->queued++;
+    return out;
+}
+
+/* Empties the ring, oldest first, calling work on each item. */
+static inline void queue_drain(visit_queue *q, void (*work)(visit_queue *, cgc_hdr *))
+{
+    unsigned n = q->queued < PREFETCH_DEPTH ? q->queued : PREFETCH_DEPTH;
+    for (unsigned i = 0; i < n; i++) {
+        unsigned slot = (q->pos - n + i) % PREFETCH_DEPTH;
+        cgc_hdr *g = q->item[slot];
+        q->item[slot] = &q->idle;
+        work(q, g);
+    }
+    q->queued = 0;
+}
+
+/* ---------------------------------------------------------------- */
 /* 2. subtract_refs: remove references from inside the set           */
 /* ---------------------------------------------------------------- */
 
-static int visit_decref(void *referent, void *arg)
+static void decref_now(visit_queue *q, cgc_hdr *g)
 {
-    cgc_hdr *g;
-    if (referent == NULL)
-        return 0;
-    g = HDR(referent);
     if (hdr_is_collecting(g)) {
         if (hdr_refs(g) == 0)
-            cgc__fatal((cgc_heap *)arg, "traverse reports more references to an object "
-                                        "than its reference count holds", referent);
+            cgc__fatal(q->h, "traverse reports more references to an object "
+                             "than its reference count holds", OBJ(g));
         hdr_set_refs(g, hdr_refs(g) - 1);
     }
+}
+
+static int visit_decref(void *referent, void *arg)
+{
+    visit_queue *q = arg;
+    if (referent != NULL)
+        decref_now(q, queue_push(q, HDR(referent)));
     return 0;
 }
 
 static void subtract_refs(cgc_heap *h, cgc_hdr *young)
 {
+    visit_queue q;
+    queue_init(&q, h, young);
     for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g))
-        h->ops.traverse(OBJ(g), visit_decref, h);
+        h->ops.traverse(OBJ(g), visit_decref, &q);
+    queue_drain(&q, decref_now);
 }
 
 /* ---------------------------------------------------------------- */
@@ -110,15 +179,17 @@ static void subtract_refs(cgc_heap *h, cgc_hdr *young)
  * gc_refs == 0 is only tentatively unreachable: it moves to the unreachable
  * list, flagged NEXT_UNREACHABLE, and comes back if a later object reaches
  * it.  Each object is traversed once and moved at most twice.
+ *
+ * Marking goes through the prefetch queue, so a mark may still be queued
+ * when the scan meets its object.  The scan therefore drains the queue
+ * before it moves an object to the unreachable list, and before it decides
+ * that young is exhausted.  Queued marks thus change nothing but timing.
  */
-static int visit_reachable(void *referent, void *arg)
+static void mark_reachable(visit_queue *q, cgc_hdr *g)
 {
-    cgc_hdr *young = (cgc_hdr *)arg, *g;
-    if (referent == NULL)
-        return 0;
-    g = HDR(referent);
+    cgc_hdr *young = q->young;
     if (!hdr_is_collecting(g))
-        return 0;                       /* outside the set, or already scanned */
+        return;                         /* outside the set, or already scanned */
     if (g->next & NEXT_UNREACHABLE) {
         cgc_hdr *prev = hdr_prev(g), *next = hdr_next(g), *last = hdr_prev(young);
         prev->next = g->next;           /* unlink, keeping the flag on prev */
@@ -130,6 +201,13 @@ static int visit_reachable(void *referent, void *arg)
     } else if (hdr_refs(g) == 0) {
         hdr_set_refs(g, 1);             /* not scanned yet: it will be, as reachable */
     }
+}
+
+static int visit_reachable(void *referent, void *arg)
+{
+    visit_queue *q = arg;
+    if (referent != NULL)
+        mark_reachable(q, queue_push(q, HDR(referent)));
     return 0;
 }
 
@@ -137,13 +215,21 @@ static size_t move_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable
 {
     cgc_hdr *prev = young, *g = hdr_next(young);
     size_t survivors = 0;
+    visit_queue q;
 
-    while (g != young) {
-        if (hdr_refs(g) > 0) {
-            h->ops.traverse(OBJ(g), visit_reachable, young);
+    queue_init(&q, h, young);
+    for (;;) {
+        if (g == young) {
+            if (q.queued == 0)
+                break;
+            queue_drain(&q, mark_reachable);   /* may append to young */
+        } else if (hdr_refs(g) > 0) {
+            h->ops.traverse(OBJ(g), visit_reachable, &q);
             g->prev = (uintptr_t)prev | (g->prev & PREV_FINALIZED);
             prev = g;
             survivors++;
+        } else if (q.queued != 0) {
+            queue_drain(&q, mark_reachable);   /* a queued mark may be for g */
         } else {
             cgc_hdr *last = hdr_prev(unreachable);
             prev->next = g->next;
