@@ -324,10 +324,12 @@ static void move_legacy_finalizers(cgc_heap *h, cgc_hdr *unreachable, cgc_hdr *f
 /*
  * Calls fn on every object of the list, each with a reference held, tolerant
  * of anything fn does.  only_unfinalized: skip (and mark) per PEP 442.
+ * Returns how many calls it made.
  */
-static void call_on_each(cgc_heap *h, cgc_hdr *list, void (*fn)(void *), int only_unfinalized)
+static size_t call_on_each(cgc_heap *h, cgc_hdr *list, void (*fn)(void *), int only_unfinalized)
 {
     cgc_hdr seen;
+    size_t calls = 0;
     list_init(&seen);
     while (!list_is_empty(list)) {
         cgc_hdr *g = hdr_next(list);
@@ -341,20 +343,24 @@ static void call_on_each(cgc_heap *h, cgc_hdr *list, void (*fn)(void *), int onl
         obj_incref(h, obj);
         fn(obj);
         h->ops.decref(obj);
+        calls++;
     }
     list_merge(&seen, list);
+    return calls;
 }
 
-static void clear_weakrefs(cgc_heap *h, cgc_hdr *unreachable)
+static size_t clear_weakrefs(cgc_heap *h, cgc_hdr *unreachable)
 {
-    if (h->ops.clear_weakrefs != NULL)
-        call_on_each(h, unreachable, h->ops.clear_weakrefs, 0);
+    if (h->ops.clear_weakrefs == NULL)
+        return 0;
+    return call_on_each(h, unreachable, h->ops.clear_weakrefs, 0);
 }
 
-static void finalize_garbage(cgc_heap *h, cgc_hdr *unreachable)
+static size_t finalize_garbage(cgc_heap *h, cgc_hdr *unreachable)
 {
-    if (h->ops.finalize != NULL)
-        call_on_each(h, unreachable, h->ops.finalize, 1);
+    if (h->ops.finalize == NULL)
+        return 0;
+    return call_on_each(h, unreachable, h->ops.finalize, 1);
 }
 
 /* ---------------------------------------------------------------- */
@@ -365,10 +371,17 @@ static void finalize_garbage(cgc_heap *h, cgc_hdr *unreachable)
  * A finalizer may have stored a reference to an unreachable object in a live
  * one.  Steps 1-3 again, on the unreachable set alone: whatever is now
  * referenced from outside it, and all that reaches, survives into old.
+ * When no host code ran since step 3 (no weakref clearing, no finalizer:
+ * the usual case), nothing can have changed and the pass is skipped.
  */
 static void handle_resurrected_objects(cgc_heap *h, cgc_hdr *unreachable,
-                                       cgc_hdr *still_unreachable, cgc_hdr *old)
+                                       cgc_hdr *still_unreachable, cgc_hdr *old,
+                                       size_t host_calls)
 {
+    if (host_calls == 0) {
+        list_merge(unreachable, still_unreachable);
+        return;
+    }
     deduce_unreachable(h, unreachable, still_unreachable);
     list_merge(unreachable, old);
 }
@@ -452,7 +465,7 @@ static void collect_generation(cgc_heap *h, int generation, size_t examined[],
     cgc_hdr *young = &h->gen[generation];
     cgc_hdr *old = generation + 1 < NUM_GENERATIONS ? &h->gen[generation + 1] : young;
     cgc_hdr unreachable, finalizers, final_unreachable;
-    size_t survivors;
+    size_t survivors, host_calls;
     int i;
 
     /* Bookkeeping: this collection resets the counts it covers and counts
@@ -490,14 +503,14 @@ static void collect_generation(cgc_heap *h, int generation, size_t examined[],
 
     /* 6. Weak references to the unreachable objects are cleared first, so
        no weakref callback can see a half-cleared object. */
-    clear_weakrefs(h, &unreachable);
+    host_calls = clear_weakrefs(h, &unreachable);
 
     /* 7. Finalizers, at most once per object. */
-    finalize_garbage(h, &unreachable);
+    host_calls += finalize_garbage(h, &unreachable);
 
     /* 8. What a finalizer resurrected survives. */
     list_init(&final_unreachable);
-    handle_resurrected_objects(h, &unreachable, &final_unreachable, old);
+    handle_resurrected_objects(h, &unreachable, &final_unreachable, old, host_calls);
     validate_list(h, &final_unreachable, PREV_COLLECTING);
     validate_list(h, old, 0);
 
