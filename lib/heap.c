@@ -160,7 +160,7 @@ void cgc_free(cgc_heap *h, void *obj)
     long c0;
     if (h == NULL || obj == NULL)
         return;
-    cgc_untrack(h, obj);
+    hdr_untrack(HDR(obj));
     c0 = count_get(h, 0);
     if (c0 > 0)
         cgc__count_set(h, 0, c0 - 1);
@@ -177,16 +177,9 @@ int cgc_track(cgc_heap *h, void *obj)
 
 void cgc_untrack(cgc_heap *h, void *obj)
 {
-    cgc_hdr *g;
     (void)h;
-    if (obj == NULL)
-        return;
-    g = HDR(obj);
-    if (!hdr_is_tracked(g))
-        return;
-    list_unlink(g);
-    g->next = 0;
-    g->prev &= PREV_FINALIZED;
+    if (obj != NULL)
+        hdr_untrack(HDR(obj));
 }
 
 int cgc_is_tracked(const void *obj)

@@ -139,6 +139,16 @@ static inline void list_merge(cgc_hdr *from, cgc_hdr *to)
     }
     list_init(from);
 }
+/* Untracking: out of its list, keeping only the FINALIZED flag. */
+static inline void hdr_untrack(cgc_hdr *g)
+{
+    if (hdr_is_tracked(g)) {
+        list_unlink(g);
+        g->next = 0;
+        g->prev &= PREV_FINALIZED;
+    }
+}
+
 static inline size_t list_size(const cgc_hdr *head)
 {
     size_t n = 0;

@@ -24,7 +24,7 @@ int cgc_trashcan_begin(cgc_heap *h, void *obj)
         return 1;
     }
     g = HDR(obj);
-    cgc_untrack(h, obj);
+    hdr_untrack(g);
     g->prev = (uintptr_t)h->trash_head | (g->prev & PREV_FINALIZED);
     h->trash_head = g;
     return 0;
