@@ -84,7 +84,7 @@ static void update_refs(cgc_heap *h, cgc_hdr *young)
  * arrived.  The queue is a small ring on the C stack.  drain() finishes
  * what is queued; each phase drains before it ends.
  */
-#define PREFETCH_DEPTH 64u               /* a power of two */
+#define PREFETCH_DEPTH 128u              /* a power of two */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define prefetch_for_write(p) __builtin_prefetch((p), 1, 3)
