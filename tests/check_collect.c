@@ -299,6 +299,62 @@ START_TEST(test_deep_chain)
 }
 END_TEST
 
+/*
+ * move_unreachable marks through a prefetch queue (128 deep), so a mark may
+ * still be queued when the scan meets its object.  These graphs are far
+ * larger than the queue and put the only outside reference where the scan
+ * meets it first (forward chain: each mark is queued just before the scan
+ * reaches the object) or last (backward chain: everything goes to the
+ * unreachable list, then comes back one by one).  Garbage is interleaved
+ * with the live objects in list order.
+ */
+static void check_chain_survives(int backward)
+{
+    enum { N = 5000 };
+    th_heap *t = th_quiet_heap(0);
+    th_node *nodes[N], *garbage[N];
+    for (int i = 0; i < N; i++) {
+        nodes[i] = th_new(t, TH_PLAIN, 1);
+        garbage[i] = th_new(t, TH_PLAIN, 1);      /* a self-cycle between each pair */
+        th_link(garbage[i], 0, garbage[i]);
+    }
+    for (int i = 0; i + 1 < N; i++) {
+        if (backward)
+            th_link(nodes[i + 1], 0, nodes[i]);
+        else
+            th_link(nodes[i], 0, nodes[i + 1]);
+    }
+    th_node *root = backward ? nodes[N - 1] : nodes[0];
+    for (int i = 0; i < N; i++) {
+        if (nodes[i] != root)
+            th_decref(nodes[i]);
+        th_decref(garbage[i]);
+    }
+    ck_assert_int_eq(cgc_collect(t->h, 2), N);
+    ck_assert_int_eq(t->live, N);
+    /* The chain is intact. */
+    size_t len = 0;
+    for (th_node *n = root; n != NULL; n = n->slots[0])
+        len++;
+    ck_assert_int_eq(len, N);
+    ck_assert_int_eq(cgc_collect(t->h, 2), 0);
+    th_decref(root);                   /* acyclic now: freed by counting */
+    ck_assert_int_eq(t->live, 0);
+    th_heap_free(t);
+}
+
+START_TEST(test_forward_chain_with_garbage)
+{
+    check_chain_survives(0);
+}
+END_TEST
+
+START_TEST(test_backward_chain_with_garbage)
+{
+    check_chain_survives(1);
+}
+END_TEST
+
 /* A cycle referenced from an untracked container: the collector cannot see
    that reference, so it counts as external. */
 START_TEST(test_untracked_container_root)
@@ -989,6 +1045,8 @@ static Suite *collect_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_external_ref_holds);
     tcase_add_test(tc, test_deep_chain);
+    tcase_add_test(tc, test_forward_chain_with_garbage);
+    tcase_add_test(tc, test_backward_chain_with_garbage);
     tcase_add_test(tc, test_untracked_container_root);
     tcase_add_test(tc, test_cycle_through_untracked);
     tcase_add_test(tc, test_older_generation_root);
