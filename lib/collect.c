@@ -12,7 +12,8 @@
  *   1. update_refs      copies each object's reference count into gc_refs;
  *   2. subtract_refs    subtracts every reference that comes from inside the
  *                       set, so gc_refs counts references from outside it;
- *   3. move_unreachable moves out what no outside reference reaches;
+ *   3. mark_reachable marks what outside references reach, and
+ *      move_unreachable moves out the rest;
  *   4. promotes the survivors to generation G+1;
  *   5. moves objects with legacy finalizers, and all they reach, aside as
  *      uncollectable;
@@ -42,12 +43,12 @@ static void validate_list(cgc_heap *h, cgc_hdr *head, uintptr_t collecting)
 {
     cgc_hdr *prev = head;
     for (cgc_hdr *g = hdr_next(head); g != head; g = hdr_next(g)) {
-        if (hdr_prev(g) != prev || (g->next & NEXT_UNREACHABLE) != 0
+        if (hdr_prev(g) != prev || (g->next & PREV_FLAGS) != 0
             || (g->prev & PREV_COLLECTING) != collecting)
             cgc__fatal(h, "internal error: a collector list is inconsistent at", OBJ(g));
         prev = g;
     }
-    if (hdr_prev(head) != prev || (head->next & NEXT_UNREACHABLE) != 0)
+    if (hdr_prev(head) != prev || (head->next & PREV_FLAGS) != 0)
         cgc__fatal(h, "internal error: a collector list head is inconsistent", NULL);
 }
 #else
@@ -97,18 +98,18 @@ typedef struct visit_queue {
     unsigned pos;                        /* the slot to reuse next: the oldest */
     unsigned queued;                     /* pushes since the last drain */
     cgc_heap *h;
-    cgc_hdr *young;                      /* step 3: the list being scanned */
+    cgc_hdr *stack;                      /* step 3: marked objects to traverse */
     cgc_hdr idle;                        /* outside any set: work on it is a no-op */
 } visit_queue;
 
-static void queue_init(visit_queue *q, cgc_heap *h, cgc_hdr *young)
+static void queue_init(visit_queue *q, cgc_heap *h)
 {
     q->idle.next = q->idle.prev = 0;
     for (unsigned i = 0; i < PREFETCH_DEPTH; i++)
         q->item[i] = &q->idle;
     q->pos = q->queued = 0;
     q->h = h;
-    q->young = young;
+    q->stack = NULL;
 }
 
 /* Queues g and returns the oldest item, pushed out (maybe &q->idle). */
@@ -160,93 +161,114 @@ static int visit_decref(void *referent, void *arg)
 static void subtract_refs(cgc_heap *h, cgc_hdr *young)
 {
     visit_queue q;
-    queue_init(&q, h, young);
+    queue_init(&q, h);
     for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g))
         h->ops.traverse(OBJ(g), visit_decref, &q);
     queue_drain(&q, decref_now);
 }
 
 /* ---------------------------------------------------------------- */
-/* 3. move_unreachable                                               */
+/* 3. mark_reachable, then move_unreachable                          */
 /* ---------------------------------------------------------------- */
 
 /*
- * One forward scan of young.  An object with gc_refs > 0 is referenced from
- * outside, hence reachable: everything it references is marked reachable
- * (gc_refs raised to 1, or pulled back from the unreachable list to the tail
- * of young, where the scan will meet it again), its prev pointer is restored
- * and its COLLECTING flag cleared, so later visits ignore it.  An object with
- * gc_refs == 0 is only tentatively unreachable: it moves to the unreachable
- * list, flagged NEXT_UNREACHABLE, and comes back if a later object reaches
- * it.  Each object is traversed once and moved at most twice.
+ * After step 2 an object with gc_refs > 0 is referenced from outside the
+ * set: it is a root, and everything it reaches is reachable.
  *
- * Marking goes through the prefetch queue, so a mark may still be queued
- * when the scan meets its object.  The scan therefore drains the queue
- * before it moves an object to the unreachable list, and before it decides
- * that young is exhausted.  Queued marks thus change nothing but timing.
+ * mark_reachable scans young once, in list order.  Each root not marked yet
+ * is marked and traversed; every object with gc_refs == 0 that a marked
+ * object references is marked too and pushed on a stack, and the stack is
+ * emptied (each object popped is traversed) before the scan goes on.  A
+ * root that a traversal meets is left alone: the scan marks it when it gets
+ * there.  Marking clears COLLECTING, so later visits ignore the object; the
+ * stack is threaded through the prev words of the marked objects, whose
+ * gc_refs are no longer needed.  Every object is traversed at most once,
+ * the depth of the structure costs no C stack, and nothing is allocated.
+ * Visits go through the prefetch queue: a mark still queued when the scan
+ * passes its object is merely late, and the queue is drained at the end.
+ *
+ * move_unreachable then walks young once more: marked objects stay, with
+ * their prev pointers restored; the others, which nothing from outside
+ * reaches, move to the unreachable list in order.
+ *
+ * No survivor moves, so the lists keep the order in which the host
+ * allocated, which is mostly memory order, and the next collection walks
+ * them at memory speed.  (CPython 3.11 does both steps in one scan that
+ * moves each object with gc_refs 0 to the unreachable list at once and
+ * pulls it back when a later object reaches it.  Structures built children
+ * first, such as trees built bottom-up, then come back in breadth-first
+ * order, and every later walk of the list jumps about in memory: the
+ * bench/trees benchmark ran several times slower that way.)
  */
-static void mark_reachable(visit_queue *q, cgc_hdr *g)
+static inline void stack_push(visit_queue *q, cgc_hdr *g)
 {
-    cgc_hdr *young = q->young;
-    if (!hdr_is_collecting(g))
-        return;                         /* outside the set, or already scanned */
-    if (g->next & NEXT_UNREACHABLE) {
-        cgc_hdr *prev = hdr_prev(g), *next = hdr_next(g), *last = hdr_prev(young);
-        prev->next = g->next;           /* unlink, keeping the flag on prev */
-        hdr_set_prev(next, prev);
-        last->next = (uintptr_t)g;      /* append to young (singly linked) */
-        g->next = (uintptr_t)young;
-        young->prev = (uintptr_t)g;
-        hdr_set_refs(g, 1);
-    } else if (hdr_refs(g) == 0) {
-        hdr_set_refs(g, 1);             /* not scanned yet: it will be, as reachable */
-    }
+    g->prev = (uintptr_t)q->stack | (g->prev & PREV_FINALIZED);   /* COLLECTING cleared */
+    q->stack = g;
 }
 
-static int visit_reachable(void *referent, void *arg)
+static inline cgc_hdr *stack_pop(visit_queue *q)
+{
+    cgc_hdr *g = q->stack;
+    q->stack = hdr_prev(g);
+    return g;
+}
+
+/* A referent leaving the prefetch queue: mark it if only a marked object
+   reaches it. */
+static void mark_referent(visit_queue *q, cgc_hdr *g)
+{
+    if (hdr_is_collecting(g) && hdr_refs(g) == 0)
+        stack_push(q, g);
+}
+
+static int visit_mark(void *referent, void *arg)
 {
     visit_queue *q = arg;
     if (referent != NULL)
-        mark_reachable(q, queue_push(q, HDR(referent)));
+        mark_referent(q, queue_push(q, HDR(referent)));
     return 0;
 }
 
-static size_t move_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable)
+static void traverse_stack(cgc_heap *h, visit_queue *q)
 {
-    cgc_hdr *prev = young, *g = hdr_next(young);
-    size_t survivors = 0;
-    visit_queue q;
+    while (q->stack != NULL)
+        h->ops.traverse(OBJ(stack_pop(q)), visit_mark, q);
+}
 
-    queue_init(&q, h, young);
-    for (;;) {
-        if (g == young) {
-            if (q.queued == 0)
-                break;
-            queue_drain(&q, mark_reachable);   /* may append to young */
-        } else if (hdr_refs(g) > 0) {
-            h->ops.traverse(OBJ(g), visit_reachable, &q);
+static void mark_reachable(cgc_heap *h, cgc_hdr *young)
+{
+    visit_queue q;
+    queue_init(&q, h);
+    for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g)) {
+        if (!hdr_is_collecting(g) || hdr_refs(g) == 0)
+            continue;                   /* marked already, or not a root */
+        g->prev &= PREV_FINALIZED;      /* marked (its prev is restored later) */
+        h->ops.traverse(OBJ(g), visit_mark, &q);
+        traverse_stack(h, &q);
+    }
+    while (q.queued != 0) {
+        queue_drain(&q, mark_referent);
+        traverse_stack(h, &q);
+    }
+}
+
+static size_t move_unreachable(cgc_hdr *young, cgc_hdr *unreachable)
+{
+    cgc_hdr *prev = young, *g, *next;
+    size_t survivors = 0;
+    for (g = hdr_next(young); g != young; g = next) {
+        next = hdr_next(g);
+        if (hdr_is_collecting(g)) {
+            list_append(g, unreachable);   /* keeps COLLECTING: the set being collected */
+        } else {
+            prev->next = (uintptr_t)g;
             g->prev = (uintptr_t)prev | (g->prev & PREV_FINALIZED);
             prev = g;
             survivors++;
-        } else if (q.queued != 0) {
-            queue_drain(&q, mark_reachable);   /* a queued mark may be for g */
-        } else {
-            cgc_hdr *last = hdr_prev(unreachable);
-            prev->next = g->next;
-            last->next = (uintptr_t)g | NEXT_UNREACHABLE;
-            hdr_set_prev(g, last);
-            g->next = (uintptr_t)unreachable | NEXT_UNREACHABLE;
-            unreachable->prev = (uintptr_t)g;
         }
-        g = hdr_next(prev);
     }
+    prev->next = (uintptr_t)young;
     young->prev = (uintptr_t)prev;
-
-    /* The unreachable list becomes an ordinary list again; its objects keep
-       COLLECTING, which marks them as the set being collected. */
-    unreachable->next &= ~NEXT_UNREACHABLE;
-    for (g = hdr_next(unreachable); g != unreachable; g = hdr_next(g))
-        g->next &= ~NEXT_UNREACHABLE;
     return survivors;
 }
 
@@ -279,7 +301,8 @@ static size_t deduce_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachab
 {
     update_refs(h, young);
     subtract_refs(h, young);
-    return move_unreachable(h, young, unreachable);
+    mark_reachable(h, young);
+    return move_unreachable(young, unreachable);
 }
 
 /* ---------------------------------------------------------------- */

@@ -16,17 +16,17 @@
  *   next  0 when the object is untracked: that is the "is tracked" test.
  *         Otherwise the next header of a circular doubly linked list (one
  *         list per generation, each with a sentinel head in the heap).
- *         Bit 0 (NEXT_UNREACHABLE) marks, during move_unreachable only,
- *         objects sitting on the tentatively-unreachable list.
  *
  *   prev  the previous header, with two flags in the low bits:
  *           bit 0 PREV_FINALIZED   finalize() ran; kept for the object's life
  *           bit 1 PREV_COLLECTING  the object is in the set being collected
  *         From update_refs until move_unreachable has seen an object, the
  *         bits above the flags hold gc_refs (the copied reference count
- *         minus references from inside the set) instead of a pointer, and
- *         the list is only singly linked.  move_unreachable restores the
- *         pointers.  No host callback other than traverse runs meanwhile.
+ *         minus references from inside the set) instead of a pointer, or,
+ *         once mark_reachable has marked the object, the link of its
+ *         marking stack; the list is only singly linked meanwhile.
+ *         move_unreachable restores the pointers.  No host callback other
+ *         than traverse runs meanwhile.
  *
  *         While an object waits in the trashcan queue it is untracked
  *         (next == 0) and prev links the queue.
@@ -58,7 +58,6 @@ typedef struct cgc_hdr {
 } cgc_hdr;
 
 #define CGC_HDR_SIZE       16u
-#define NEXT_UNREACHABLE   ((uintptr_t)1)
 #define PREV_FINALIZED     ((uintptr_t)1)
 #define PREV_COLLECTING    ((uintptr_t)2)
 #define PREV_FLAGS         ((uintptr_t)3)
@@ -70,7 +69,7 @@ typedef struct cgc_hdr {
 
 static inline cgc_hdr *hdr_next(const cgc_hdr *g)
 {
-    return (cgc_hdr *)(g->next & ~NEXT_UNREACHABLE);
+    return (cgc_hdr *)g->next;
 }
 static inline cgc_hdr *hdr_prev(const cgc_hdr *g)
 {
