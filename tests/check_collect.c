@@ -300,13 +300,13 @@ START_TEST(test_deep_chain)
 END_TEST
 
 /*
- * move_unreachable marks through a prefetch queue (128 deep), so a mark may
- * still be queued when the scan meets its object.  These graphs are far
+ * mark_reachable marks through a prefetch queue (128 deep), so a mark may
+ * still be queued when the scan passes its object.  These graphs are far
  * larger than the queue and put the only outside reference where the scan
  * meets it first (forward chain: each mark is queued just before the scan
- * reaches the object) or last (backward chain: everything goes to the
- * unreachable list, then comes back one by one).  Garbage is interleaved
- * with the live objects in list order.
+ * reaches the object) or last (backward chain: the scan passes everything
+ * before the root, and all of it is marked from the stack).  Garbage is
+ * interleaved with the live objects in list order.
  */
 static void check_chain_survives(int backward)
 {
