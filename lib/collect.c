@@ -62,15 +62,17 @@ static void validate_list(cgc_heap *h, cgc_hdr *head, uintptr_t collecting)
 /* A count too large for the bits of prev above the flags (an "immortal"
    object, say) is clamped: references from inside the set can never add up
    to REFS_MAX, so the object still shows references from outside. */
-static void update_refs(cgc_heap *h, cgc_hdr *young)
+static size_t update_refs(cgc_heap *h, cgc_hdr *young)
 {
-    for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g)) {
+    size_t n = 0;
+    for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g), n++) {
         int64_t rc = obj_refcnt(h, OBJ(g));
         if (rc <= 0)
             cgc__fatal(h, "a tracked object has a reference count <= 0 "
                           "(freed while tracked, or a dealloc left it tracked)", OBJ(g));
         hdr_reset_refs(g, (uint64_t)rc > REFS_MAX ? REFS_MAX : (uintptr_t)rc);
     }
+    return n;
 }
 
 /* ---------------------------------------------------------------- */
@@ -82,10 +84,14 @@ static void update_refs(cgc_heap *h, cgc_hdr *young)
  * header is seldom in cache: on a large heap each visit would wait for
  * memory.  So a visit only prefetches the referent's header and queues it;
  * the work on it happens PREFETCH_DEPTH visits later, when the header has
- * arrived.  The queue is a small ring on the C stack.  drain() finishes
+ * arrived.  The queue is a small ring on the C stack.  queue_drain finishes
  * what is queued; each phase drains before it ends.
  */
 #define PREFETCH_DEPTH 128u              /* a power of two */
+
+/* A set smaller than this is taken to sit in the caches already (a young
+   generation does): its visits do their work at once, without the queue. */
+#define PREFETCH_MIN 4096u
 
 #if defined(__GNUC__) || defined(__clang__)
 #define prefetch_for_write(p) __builtin_prefetch((p), 1, 3)
@@ -102,11 +108,12 @@ typedef struct visit_queue {
     cgc_hdr idle;                        /* outside any set: work on it is a no-op */
 } visit_queue;
 
-static void queue_init(visit_queue *q, cgc_heap *h)
+static void queue_init(visit_queue *q, cgc_heap *h, int use_ring)
 {
     q->idle.next = q->idle.prev = 0;
-    for (unsigned i = 0; i < PREFETCH_DEPTH; i++)
-        q->item[i] = &q->idle;
+    if (use_ring)
+        for (unsigned i = 0; i < PREFETCH_DEPTH; i++)
+            q->item[i] = &q->idle;
     q->pos = q->queued = 0;
     q->h = h;
     q->stack = NULL;
@@ -158,12 +165,21 @@ static int visit_decref(void *referent, void *arg)
     return 0;
 }
 
-static void subtract_refs(cgc_heap *h, cgc_hdr *young)
+static int visit_decref_at_once(void *referent, void *arg)
+{
+    if (referent != NULL)
+        decref_now(arg, HDR(referent));
+    return 0;
+}
+
+/* n: the size of young, as update_refs counted it. */
+static void subtract_refs(cgc_heap *h, cgc_hdr *young, size_t n)
 {
     visit_queue q;
-    queue_init(&q, h);
+    cgc_visit_fn visit = n >= PREFETCH_MIN ? visit_decref : visit_decref_at_once;
+    queue_init(&q, h, n >= PREFETCH_MIN);
     for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g))
-        h->ops.traverse(OBJ(g), visit_decref, &q);
+        h->ops.traverse(OBJ(g), visit, &q);
     queue_drain(&q, decref_now);
 }
 
@@ -229,26 +245,34 @@ static int visit_mark(void *referent, void *arg)
     return 0;
 }
 
-static void traverse_stack(cgc_heap *h, visit_queue *q)
+static int visit_mark_at_once(void *referent, void *arg)
 {
-    while (q->stack != NULL)
-        h->ops.traverse(OBJ(stack_pop(q)), visit_mark, q);
+    if (referent != NULL)
+        mark_referent(arg, HDR(referent));
+    return 0;
 }
 
-static void mark_reachable(cgc_heap *h, cgc_hdr *young)
+static void traverse_stack(cgc_heap *h, visit_queue *q, cgc_visit_fn visit)
+{
+    while (q->stack != NULL)
+        h->ops.traverse(OBJ(stack_pop(q)), visit, q);
+}
+
+static void mark_reachable(cgc_heap *h, cgc_hdr *young, size_t n)
 {
     visit_queue q;
-    queue_init(&q, h);
+    cgc_visit_fn visit = n >= PREFETCH_MIN ? visit_mark : visit_mark_at_once;
+    queue_init(&q, h, n >= PREFETCH_MIN);
     for (cgc_hdr *g = hdr_next(young); g != young; g = hdr_next(g)) {
         if (!hdr_is_collecting(g) || hdr_refs(g) == 0)
             continue;                   /* marked already, or not a root */
         g->prev &= PREV_FINALIZED;      /* marked (its prev is restored later) */
-        h->ops.traverse(OBJ(g), visit_mark, &q);
-        traverse_stack(h, &q);
+        h->ops.traverse(OBJ(g), visit, &q);
+        traverse_stack(h, &q, visit);
     }
     while (q.queued != 0) {
         queue_drain(&q, mark_referent);
-        traverse_stack(h, &q);
+        traverse_stack(h, &q, visit);
     }
 }
 
@@ -280,10 +304,11 @@ static size_t move_unreachable(cgc_hdr *young, cgc_hdr *unreachable)
  */
 void cgc__external_refs(cgc_heap *h, cgc_hdr *const *lists, int nlists)
 {
+    size_t n = 0;
     for (int i = 0; i < nlists; i++)
-        update_refs(h, lists[i]);
+        n += update_refs(h, lists[i]);
     for (int i = 0; i < nlists; i++)
-        subtract_refs(h, lists[i]);
+        subtract_refs(h, lists[i], n);
 }
 
 void cgc__restore_prev(cgc_hdr *head)
@@ -299,9 +324,9 @@ void cgc__restore_prev(cgc_hdr *head)
 /* Steps 1-3 together. */
 static size_t deduce_unreachable(cgc_heap *h, cgc_hdr *young, cgc_hdr *unreachable)
 {
-    update_refs(h, young);
-    subtract_refs(h, young);
-    mark_reachable(h, young);
+    size_t n = update_refs(h, young);
+    subtract_refs(h, young, n);
+    mark_reachable(h, young, n);
     return move_unreachable(young, unreachable);
 }
 
