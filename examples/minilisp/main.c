@@ -9,8 +9,8 @@
  * still frees everything that is not in a cycle, and an explicit (gc) still
  * collects, but cyclic garbage piles up in between.
  * --malloc takes every block from malloc through a cgc_allocator instead of
- * the built-in pool allocator (doc/embedding.md, "Plugging in an
- * allocator").
+ * the built-in pool allocator (doc/embedding.md, section 8, "Where memory
+ * comes from").
  *
  * Exit status: 0, 1 after an error in a script, 2 for a usage error or an
  * unreadable file, 3 when values were still allocated after the final
