@@ -57,10 +57,9 @@ CGC_API const char *cgc_version(void);         /* "MAJOR.MINOR.PATCH" */
  * cgc_header_size() bytes sits right before it).  The host keeps its own
  * reference count inside the object; the collector only reads it, and
  * writes it only through the documented incref/decref points: it adds one
- * to the count (a plain write) around clear_weakrefs, finalize and clear calls
- * and for each
- * garbage-list entry, and gives every such reference back through
- * ops->decref.
+ * to the count (a plain write) around clear_weakrefs, finalize and clear
+ * calls and for each garbage-list entry, and gives every such reference
+ * back through ops->decref.
  *
  * Callback rules (additions to the contract):
  * - traverse, has_legacy_finalizer and describe must not call any cyclegc
