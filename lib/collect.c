@@ -25,7 +25,8 @@
  *  10. puts the legacy-finalizer objects on the garbage list.
  *
  * Steps 1-3 run in time linear in objects plus references, with no
- * recursion and no memory beyond the two header words (see internal.h).
+ * recursion and no memory beyond the two header words (see internal.h) and
+ * a 1 KiB prefetch ring on the C stack.
  * From step 5 on, host callbacks may free, untrack, allocate and track
  * objects: every loop below takes the first object of a list and moves it
  * elsewhere before calling out, so objects vanishing from a list mid-walk
@@ -105,7 +106,8 @@ static size_t update_refs(cgc_heap *h, cgc_hdr *young)
 typedef struct visit_queue {
     cgc_hdr *item[PREFETCH_DEPTH];       /* a ring; free slots hold &idle */
     unsigned pos;                        /* the slot to reuse next: the oldest */
-    unsigned queued;                     /* pushes since the last drain */
+    unsigned queued;                     /* pushes since the last drain, at most
+                                            PREFETCH_DEPTH (it must not wrap) */
     cgc_heap *h;
     cgc_hdr *stack;                      /* step 3: marked objects to traverse */
     cgc_hdr idle;                        /* outside any set: work on it is a no-op */
@@ -129,14 +131,15 @@ static inline cgc_hdr *queue_push(visit_queue *q, cgc_hdr *g)
     prefetch_for_write(g);
     q->item[q->pos] = g;
     q->pos = (q->pos + 1) % PREFETCH_DEPTH;
-    q->queued++;
+    if (q->queued < PREFETCH_DEPTH)
+        q->queued++;
     return out;
 }
 
 /* Empties the ring, oldest first, calling work on each item. */
 static inline void queue_drain(visit_queue *q, void (*work)(visit_queue *, cgc_hdr *))
 {
-    unsigned n = q->queued < PREFETCH_DEPTH ? q->queued : PREFETCH_DEPTH;
+    unsigned n = q->queued;
     for (unsigned i = 0; i < n; i++) {
         unsigned slot = (q->pos - n + i) % PREFETCH_DEPTH;
         cgc_hdr *g = q->item[slot];
