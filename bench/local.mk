@@ -20,3 +20,7 @@ bench-gc: bench/gcbench$(EXEEXT)
 	./bench/gcbench$(EXEEXT) --n 1000000
 
 .PHONY: bench-gc
+
+# bench/compare runs gcbench and the CPython and PHP anchors side by side
+# (python3 and php from Debian); not run by make bench.
+EXTRA_DIST += bench/compare bench/anchors/gc_shapes.py bench/anchors/gc_shapes.php
