@@ -355,6 +355,76 @@ START_TEST(test_backward_chain_with_garbage)
 }
 END_TEST
 
+/*
+ * Survivors keep their list order: a binary tree built children first (each
+ * node allocated after both subtrees) with parent back-links, reachable only
+ * through its root, comes out of collections of every size still in
+ * allocation order.  (A collector that moves unmarked objects out and pulls
+ * them back reorders them breadth first, and every later walk of the list
+ * then jumps about in memory.)
+ */
+static th_node *build_bottom_up(th_heap *t, int depth)
+{
+    th_node *n, *l, *r;
+    if (depth == 0)
+        return th_new(t, TH_PLAIN, 3);
+    l = build_bottom_up(t, depth - 1);
+    r = build_bottom_up(t, depth - 1);
+    n = th_new(t, TH_PLAIN, 3);
+    th_link(n, 0, l);
+    th_link(n, 1, r);
+    th_link(l, 2, n);                  /* back-links make the tree one cycle */
+    th_link(r, 2, n);
+    th_decref(l);
+    th_decref(r);
+    return n;
+}
+
+typedef struct order_check {
+    size_t last_id, seen, out_of_order;
+} order_check;
+
+static int check_order(void *obj, void *arg)
+{
+    order_check *c = arg;
+    th_node *n = obj;
+    if (c->seen > 0 && n->id <= c->last_id)
+        c->out_of_order++;
+    c->last_id = n->id;
+    c->seen++;
+    return 0;
+}
+
+static void check_survivor_order(int depth)
+{
+    th_heap *t = th_quiet_heap(0);
+    th_node *root = build_bottom_up(t, depth);
+    size_t nodes = ((size_t)1 << (depth + 1)) - 1;
+    for (int g = 0; g < 3; g++) {
+        order_check c = { 0, 0, 0 };
+        ck_assert_int_eq(cgc_collect(t->h, g), 0);
+        ck_assert_int_eq(cgc_get_objects(t->h, g == 2 ? 2 : g + 1, check_order, &c), 0);
+        ck_assert_uint_eq(c.seen, nodes);
+        ck_assert_uint_eq(c.out_of_order, 0);
+    }
+    th_decref(root);
+    ck_assert_int_eq(cgc_collect(t->h, 2), (long)nodes);
+    ck_assert_int_eq(t->live, 0);
+    th_heap_free(t);
+}
+
+START_TEST(test_survivor_order_small)
+{
+    check_survivor_order(8);           /* 511 nodes: visits without the queue */
+}
+END_TEST
+
+START_TEST(test_survivor_order_large)
+{
+    check_survivor_order(13);          /* 16383 nodes: through the prefetch queue */
+}
+END_TEST
+
 /* A cycle referenced from an untracked container: the collector cannot see
    that reference, so it counts as external. */
 START_TEST(test_untracked_container_root)
@@ -1047,6 +1117,8 @@ static Suite *collect_suite(void)
     tcase_add_test(tc, test_deep_chain);
     tcase_add_test(tc, test_forward_chain_with_garbage);
     tcase_add_test(tc, test_backward_chain_with_garbage);
+    tcase_add_test(tc, test_survivor_order_small);
+    tcase_add_test(tc, test_survivor_order_large);
     tcase_add_test(tc, test_untracked_container_root);
     tcase_add_test(tc, test_cycle_through_untracked);
     tcase_add_test(tc, test_older_generation_root);
