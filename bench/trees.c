@@ -432,6 +432,24 @@ static void text_gc(const gc_figures *d)
 #endif
 }
 
+/* One line for the stretch or the long-lived phase. */
+static void report_phase(int json, const char *phase, const char *what, int depth,
+                         double ms, const gc_figures *d)
+{
+    if (json) {
+        printf("{\"impl\":\"" IMPL "\",\"phase\":\"%s\",\"depth\":%d,\"nodes\":%" PRIu64
+               ",\"ms\":%.3f", phase, depth, num_nodes(depth), ms);
+        json_gc(d);
+        printf("}\n");
+    } else {
+        printf(IMPL ": %s of depth %d (%" PRIu64 " nodes): %.1f ms", what, depth,
+               num_nodes(depth), ms);
+        text_gc(d);
+        printf("\n");
+    }
+    fflush(stdout);
+}
+
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
 /* ------------------------------------------------------------------ */
@@ -564,18 +582,7 @@ int main(int argc, char **argv)
     stretch_ms = t1 - t_start;
     gc_snapshot(&after);
     gc_delta(&after, &before, &d);
-    if (json) {
-        printf("{\"impl\":\"" IMPL "\",\"phase\":\"stretch\",\"depth\":%d,\"nodes\":%" PRIu64
-               ",\"ms\":%.3f", stretch_depth, num_nodes(stretch_depth), stretch_ms);
-        json_gc(&d);
-        printf("}\n");
-    } else {
-        printf(IMPL ": stretch tree of depth %d (%" PRIu64 " nodes): %.1f ms",
-               stretch_depth, num_nodes(stretch_depth), stretch_ms);
-        text_gc(&d);
-        printf("\n");
-    }
-    fflush(stdout);
+    report_phase(json, "stretch", "stretch tree", stretch_depth, stretch_ms, &d);
 
     /* 2. The long-lived data. */
     before = after;
@@ -595,18 +602,7 @@ int main(int argc, char **argv)
     long_ms = t1 - t0;
     gc_snapshot(&after);
     gc_delta(&after, &before, &d);
-    if (json) {
-        printf("{\"impl\":\"" IMPL "\",\"phase\":\"long_lived\",\"depth\":%d,\"nodes\":%" PRIu64
-               ",\"ms\":%.3f", long_lived_depth, num_nodes(long_lived_depth), long_ms);
-        json_gc(&d);
-        printf("}\n");
-    } else {
-        printf(IMPL ": long-lived tree of depth %d (%" PRIu64 " nodes) and array: %.1f ms",
-               long_lived_depth, num_nodes(long_lived_depth), long_ms);
-        text_gc(&d);
-        printf("\n");
-    }
-    fflush(stdout);
+    report_phase(json, "long_lived", "long-lived tree and array", long_lived_depth, long_ms, &d);
 
     /* 3. Short-lived trees, each dropped as soon as it is built. */
     for (depth = MIN_DEPTH; depth <= max_depth; depth += 2) {
