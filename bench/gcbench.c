@@ -241,16 +241,23 @@ typedef struct result {
     long collected;
 } result;
 
+/* The timed part of live, garbage and ring: one full collection. */
+static result timed_full_collection(void)
+{
+    result r;
+    uint64_t t = now_ns();
+    r.collected = cgc_collect(heap, 2);
+    r.ms = (double)(now_ns() - t) / 1e6;
+    return r;
+}
+
 static result run_live(size_t n)
 {
     result r;
-    uint64_t t;
     heap_start();
     cgc_disable(heap);
     build_live(n);
-    t = now_ns();
-    r.collected = cgc_collect(heap, 2);
-    r.ms = (double)(now_ns() - t) / 1e6;
+    r = timed_full_collection();
     free_live();
     heap_end();
     return r;
@@ -259,13 +266,10 @@ static result run_live(size_t n)
 static result run_garbage(size_t n)
 {
     result r;
-    uint64_t t;
     heap_start();
     cgc_disable(heap);
     build_pairs(n / 2);
-    t = now_ns();
-    r.collected = cgc_collect(heap, 2);
-    r.ms = (double)(now_ns() - t) / 1e6;
+    r = timed_full_collection();
     heap_end();
     return r;
 }
@@ -273,13 +277,10 @@ static result run_garbage(size_t n)
 static result run_ring(size_t n)
 {
     result r;
-    uint64_t t;
     heap_start();
     cgc_disable(heap);
     build_ring(n);
-    t = now_ns();
-    r.collected = cgc_collect(heap, 2);
-    r.ms = (double)(now_ns() - t) / 1e6;
+    r = timed_full_collection();
     heap_end();
     return r;
 }

@@ -104,44 +104,39 @@ function clean_heap(): void
     gc_disable();
 }
 
-function run_live(int $n): array
+// One collection, with the collector on only for it: [ns, collected, roots].
+function timed_collect(): array
 {
-    clean_heap();
-    $root = build_live($n);
     $roots = gc_status()['roots'];
     gc_enable();
     $t = hrtime(true);
     $collected = gc_collect_cycles();
     $ns = hrtime(true) - $t;
     gc_disable();
-    unset($root);
     return [$ns, $collected, $roots];
+}
+
+function run_live(int $n): array
+{
+    clean_heap();
+    $root = build_live($n);
+    $result = timed_collect();
+    unset($root);
+    return $result;
 }
 
 function run_garbage(int $n): array
 {
     clean_heap();
     make_pairs(intdiv($n, 2));
-    $roots = gc_status()['roots'];
-    gc_enable();
-    $t = hrtime(true);
-    $collected = gc_collect_cycles();
-    $ns = hrtime(true) - $t;
-    gc_disable();
-    return [$ns, $collected, $roots];
+    return timed_collect();
 }
 
 function run_ring(int $n): array
 {
     clean_heap();
     make_ring($n);
-    $roots = gc_status()['roots'];
-    gc_enable();
-    $t = hrtime(true);
-    $collected = gc_collect_cycles();
-    $ns = hrtime(true) - $t;
-    gc_disable();
-    return [$ns, $collected, $roots];
+    return timed_collect();
 }
 
 function run_churn(int $n): array

@@ -83,32 +83,31 @@ def total_collected():
     return sum(s["collected"] for s in gc.get_stats())
 
 
+def timed_collect():
+    """One full collection: (ns, collected)."""
+    t = clock()
+    collected = gc.collect()
+    return clock() - t, collected
+
+
 def run_live(n):
     clean_heap()
     root = build_live(n)
-    t = clock()
-    collected = gc.collect()
-    ns = clock() - t
+    result = timed_collect()
     del root
-    return ns, collected
+    return result
 
 
 def run_garbage(n):
     clean_heap()
     make_pairs(n // 2)
-    t = clock()
-    collected = gc.collect()
-    ns = clock() - t
-    return ns, collected
+    return timed_collect()
 
 
 def run_ring(n):
     clean_heap()
     make_ring(n)
-    t = clock()
-    collected = gc.collect()
-    ns = clock() - t
-    return ns, collected
+    return timed_collect()
 
 
 def run_churn(n):
